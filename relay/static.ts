@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+
+const TYPES: Record<string, string> = {
+	'.html': 'text/html; charset=utf-8',
+	'.js': 'text/javascript; charset=utf-8',
+	'.mjs': 'text/javascript; charset=utf-8',
+	'.css': 'text/css; charset=utf-8',
+	'.json': 'application/json; charset=utf-8',
+	'.webmanifest': 'application/manifest+json; charset=utf-8',
+	'.wasm': 'application/wasm',
+	'.svg': 'image/svg+xml',
+	'.png': 'image/png',
+	'.ico': 'image/x-icon',
+	'.txt': 'text/plain; charset=utf-8',
+	'.woff2': 'font/woff2'
+};
+
+/**
+ * The content security policy of the app. It keeps any injected or uploaded content from
+ * running as our origin: scripts come only from our files, plus the page's own inline
+ * bootstrap script allowed by its hash; 'wasm-unsafe-eval' is what Automerge and libsodium
+ * need to compile their WebAssembly, nothing more.
+ */
+export function contentSecurityPolicy(inlineScriptHashes: string[] = []): string {
+	const scripts = ["'self'", "'wasm-unsafe-eval'", ...inlineScriptHashes.map((h) => `'${h}'`)];
+	return (
+		`default-src 'self'; script-src ${scripts.join(' ')}; style-src 'self' 'unsafe-inline'; ` +
+		"img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; " +
+		"base-uri 'none'; form-action 'self'; object-src 'none'"
+	);
+}
+
+/** sha256 sources of the inline scripts of an HTML page, for its CSP. */
+export function inlineScriptHashes(html: string): string[] {
+	return [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)].map(
+		(match) => `sha256-${createHash('sha256').update(match[1]).digest('base64')}`
+	);
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+	'X-Content-Type-Options': 'nosniff',
+	'Referrer-Policy': 'no-referrer',
+	'Permissions-Policy': 'camera=(self), microphone=(), geolocation=()',
+	'Cross-Origin-Opener-Policy': 'same-origin'
+};
+
+/** How long a browser may keep a file: hashed build assets forever, everything else revalidated. */
+function cacheControl(path: string): string {
+	return path.includes(`${sep}_app${sep}immutable${sep}`)
+		? 'public, max-age=31536000, immutable'
+		: 'no-cache';
+}
+
+/**
+ * Serves the built single-page app from `root`. Unknown paths get the SPA fallback page so
+ * that deep links work; paths that try to leave `root` are refused.
+ */
+export function createStaticHandler(root: string, fallback = 'index.html') {
+	const base = normalize(root + sep);
+	// Built pages do not change while the relay runs; hash each page's inline scripts once.
+	const pagePolicies = new Map<string, Promise<string>>();
+	const policyFor = (file: string): Promise<string> => {
+		if (extname(file) !== '.html') return Promise.resolve(contentSecurityPolicy());
+		let policy = pagePolicies.get(file);
+		if (!policy) {
+			policy = readFile(file, 'utf8').then((html) => contentSecurityPolicy(inlineScriptHashes(html)));
+			pagePolicies.set(file, policy);
+		}
+		return policy;
+	};
+	return async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		if (req.method !== 'GET' && req.method !== 'HEAD') {
+			res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+			return;
+		}
+		let pathname: string;
+		try {
+			pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+		} catch {
+			res.writeHead(400).end();
+			return;
+		}
+		let file = normalize(join(base, pathname));
+		if (!file.startsWith(base)) {
+			res.writeHead(403).end();
+			return;
+		}
+		let info = await stat(file).catch(() => null);
+		if (info?.isDirectory()) {
+			file = join(file, 'index.html');
+			info = await stat(file).catch(() => null);
+		}
+		if (!info?.isFile()) {
+			// A missing asset is a real 404; any other path is a client-side route.
+			if (extname(pathname) !== '') {
+				res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found');
+				return;
+			}
+			file = join(base, fallback);
+			info = await stat(file).catch(() => null);
+			if (!info) {
+				res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end('App not built');
+				return;
+			}
+		}
+		res.writeHead(200, {
+			...SECURITY_HEADERS,
+			'Content-Security-Policy': await policyFor(file),
+			'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+			'Content-Length': String(info.size),
+			'Cache-Control': cacheControl(file)
+		});
+		if (req.method === 'HEAD') {
+			res.end();
+			return;
+		}
+		createReadStream(file).pipe(res);
+	};
+}

@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Chromium flags for this closed machine (NOTES.md): no background traffic, no sandbox as root. */
+export const CHROMIUM_ARGS = [
+	'--headless',
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync'
+];
+
+export interface RelayProcess {
+	url: string;
+	dataDir: string;
+	process: ChildProcess;
+	stop(): Promise<void>;
+}
+
+/**
+ * Starts the real relay (`tsx relay/main.ts`) on a random port with a temporary data folder,
+ * serving the production build unless `env` says otherwise, and resolves once it listens.
+ */
+export async function startRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
+	const dataDir = mkdtempSync(join(tmpdir(), 'carnet-relay-'));
+	const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	let log = '';
+	const url = await new Promise<string>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`relay did not start:\n${log}`)), 20_000);
+		child.stdout!.on('data', (chunk: Buffer) => {
+			log += chunk.toString();
+			const match = /"url":"([^"]+)"/.exec(log);
+			if (match) {
+				clearTimeout(timer);
+				resolve(match[1]);
+			}
+		});
+		child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+		child.on('exit', (code) => reject(new Error(`relay exited with ${code}:\n${log}`)));
+	});
+	return {
+		url,
+		dataDir,
+		process: child,
+		async stop() {
+			if (child.exitCode === null) {
+				const exited = new Promise((resolve) => child.once('exit', resolve));
+				child.kill('SIGTERM');
+				await exited;
+			}
+			rmSync(dataDir, { recursive: true, force: true });
+		}
+	};
+}
+
+/** Launches Debian's chromium headless with a fresh profile. */
+export function launchBrowser(): Promise<Browser> {
+	return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * A new browser context (one "device") with a page on the app, in the given language.
+ * Page errors are collected so a test can assert the app raised none.
+ */
+export async function openApp(
+	browser: Browser,
+	baseURL: string,
+	locale: 'fr-FR' | 'en-US' = 'en-US'
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+	const context = await browser.newContext({ baseURL, locale });
+	const page = await context.newPage();
+	const errors: string[] = [];
+	page.on('pageerror', (error) => errors.push(error.message));
+	await page.goto('/');
+	return { context, page, errors };
+}
+
+/**
+ * Reads every value of every object store of every IndexedDB database of the page's origin,
+ * as text (bytes as Latin-1, other values as JSON), so a test can search it for plaintext.
+ */
+export function dumpIndexedDb(page: Page): Promise<string> {
+	return page.evaluate(async () => {
+		const toText = (value: unknown): string => {
+			if (value instanceof ArrayBuffer) value = new Uint8Array(value);
+			if (ArrayBuffer.isView(value)) {
+				const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+				let out = '';
+				for (const byte of bytes) out += String.fromCharCode(byte);
+				return out;
+			}
+			if (Array.isArray(value)) return value.map(toText).join('\u0000');
+			if (value && typeof value === 'object')
+				return Object.entries(value)
+					.map(([k, v]) => `${k}=${toText(v)}`)
+					.join('\u0000');
+			return String(value);
+		};
+		const parts: string[] = [];
+		for (const info of await indexedDB.databases()) {
+			const db = await new Promise<IDBDatabase>((resolve, reject) => {
+				const request = indexedDB.open(info.name!);
+				request.onsuccess = () => resolve(request.result);
+				request.onerror = () => reject(request.error);
+			});
+			for (const storeName of Array.from(db.objectStoreNames)) {
+				const tx = db.transaction(storeName, 'readonly');
+				const store = tx.objectStore(storeName);
+				const [keys, values] = await Promise.all(
+					[store.getAllKeys(), store.getAll()].map(
+						(request) =>
+							new Promise<unknown[]>((resolve, reject) => {
+								request.onsuccess = () => resolve(request.result as unknown[]);
+								request.onerror = () => reject(request.error);
+							})
+					)
+				);
+				parts.push(`#${info.name}/${storeName}`, toText(keys), toText(values));
+			}
+			db.close();
+		}
+		return parts.join('\n');
+	});
+}
