@@ -1,0 +1,60 @@
+/**
+ * The record document: schema, field descriptors, operations and views (pure TypeScript, no
+ * platform API). This file is the module's public surface; the contract is the
+ * `src/lib/core/record` table of docs/ARCHITECTURE.md.
+ */
+export { ISSUE_CODES, RecordValidationError, type Issue, type IssueCode } from './errors';
+export { MAX_DATE, MIN_DATE, type FieldDescriptor, type FieldKind } from './fields';
+export {
+	FIELDS,
+	LIST_SECTIONS,
+	MEASUREMENT_KIND_IDS,
+	MEASUREMENT_KINDS,
+	SECTIONS,
+	SINGLETON_SECTIONS,
+	type ListSectionId,
+	type MeasurementKind,
+	type SectionId,
+	type SectionValue,
+	type SingletonSectionId
+} from './sections';
+export {
+	DMP_CLASS_SYSTEM,
+	DOCUMENT_TYPE_IDS,
+	DOCUMENT_TYPES,
+	LOINC_SYSTEM,
+	type Coding,
+	type DocumentType,
+	type DocumentTypeId
+} from './document-types';
+export {
+	ACTIVITY_ACTIONS,
+	type ActivityAction,
+	type ActivityEntry,
+	type Directives,
+	type Entry,
+	type EntryMeta,
+	type Identity,
+	type Singleton,
+	type SingletonMeta
+} from './schema';
+export { validate, type ValidationResult } from './validate';
+export { SCHEMA_VERSION, type RecordDoc } from './layout';
+export {
+	addEntry,
+	editEntry,
+	initRecord,
+	removeEntry,
+	setHidden,
+	setSingleton,
+	type RecordContext
+} from './operations';
+export {
+	ACTIVITY_VIEW_LIMIT,
+	RECENT_DOCUMENTS,
+	conflicts,
+	recordView,
+	type RecordSummary,
+	type RecordView,
+	type VaccinationDue
+} from './view';
