@@ -1,0 +1,99 @@
+/**
+ * Errors the client facade throws. Each has its own class so the UI can pick a message with
+ * `instanceof` without parsing text, and each carries a stable `code` (an i18n key suffix)
+ * for the same reason across realms (e.g. a worker boundary).
+ *
+ * None of them carries secret material or says *which* part of a secret was wrong: an
+ * attacker holding the device must learn nothing from the error but "no".
+ */
+
+/** Base class of every error thrown by `src/lib/client`. */
+export class CarnetError extends Error {
+	/** Stable machine-readable identifier, also the i18n key `error.<code>`. */
+	readonly code: string;
+	constructor(code: string, message: string) {
+		super(message);
+		this.name = new.target.name;
+		this.code = code;
+	}
+}
+
+/** The passphrase does not open the device keys (wrong passphrase or tampered entry: same answer). */
+export class WrongPassphraseError extends CarnetError {
+	constructor() {
+		super('wrong_passphrase', 'Wrong passphrase');
+	}
+}
+
+/** The text is not a valid 24-word recovery phrase (unknown word or bad checksum). */
+export class InvalidPhraseError extends CarnetError {
+	constructor() {
+		super('invalid_phrase', 'This is not a valid recovery phrase');
+	}
+}
+
+/** A well-formed recovery phrase, but not the one enrolled for the records on this device. */
+export class WrongRecoveryPhraseError extends CarnetError {
+	constructor() {
+		super('wrong_recovery_phrase', 'This recovery phrase does not open the records on this device');
+	}
+}
+
+/** The session was locked: its keys are gone, unlock again. */
+export class LockedError extends CarnetError {
+	constructor() {
+		super('locked', 'The session is locked');
+	}
+}
+
+/** Unlock or recover was asked on a device that has never been set up. */
+export class NoDeviceError extends CarnetError {
+	constructor() {
+		super('no_device', 'This device has no Carnet yet');
+	}
+}
+
+/** `create` was asked on a device that already holds keys: refusing protects the existing record. */
+export class DeviceExistsError extends CarnetError {
+	constructor() {
+		super('device_exists', 'This device already holds a Carnet');
+	}
+}
+
+/** The passphrase is unusable (empty); the strength policy itself belongs to the UI. */
+export class InvalidPassphraseError extends CarnetError {
+	constructor() {
+		super('invalid_passphrase', 'The passphrase must not be empty');
+	}
+}
+
+/** The vault id is unknown on this device, or this device holds no key for it. */
+export class UnknownRecordError extends CarnetError {
+	constructor() {
+		super('unknown_record', 'No such record on this device');
+	}
+}
+
+/** Every stored chunk of the record failed authentication: nothing is left to show. */
+export class UnreadableRecordError extends CarnetError {
+	/** How many chunks were rejected. */
+	readonly corruptChunks: number;
+	constructor(corruptChunks: number) {
+		super('unreadable_record', 'The record could not be read: its stored data failed authentication');
+		this.corruptChunks = corruptChunks;
+	}
+}
+
+/**
+ * One stored chunk that failed authentication (flipped byte, wrong key, moved value). It is
+ * reported rather than thrown so the rest of the record still loads (invariant 4).
+ */
+export class CorruptChunkError extends CarnetError {
+	/** The IndexedDB key of the bad value (hashed components: reveals nothing). */
+	readonly storeKey: string[];
+	constructor(storeKey: string[], cause?: unknown) {
+		super('corrupt_chunk', 'A stored chunk failed authentication and was skipped');
+		this.storeKey = storeKey;
+		if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+	}
+}

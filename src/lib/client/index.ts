@@ -1,0 +1,37 @@
+/**
+ * The client layer: the encrypted store on the device and the facade the UI calls.
+ * Contract: docs/ARCHITECTURE.md, "src/lib/client".
+ */
+export {
+	authorOf,
+	Carnet,
+	Session,
+	type CarnetOpenOptions,
+	type CreateOptions,
+	type CreateResult,
+	type RecordInfo
+} from './carnet';
+export { COMPACT_AFTER_INCREMENTALS } from './doc-store';
+export {
+	type ChangeContext,
+	type RecordChangeFn,
+	type RecordHandle
+} from './record-handle';
+export {
+	EncryptedStorageAdapter,
+	type EncryptedStorageAdapterOptions
+} from './storage-adapter';
+export { DEFAULT_DB_NAME, type Lockbox, type LockboxKind } from './db';
+export {
+	CarnetError,
+	CorruptChunkError,
+	DeviceExistsError,
+	InvalidPassphraseError,
+	InvalidPhraseError,
+	LockedError,
+	NoDeviceError,
+	UnknownRecordError,
+	UnreadableRecordError,
+	WrongPassphraseError,
+	WrongRecoveryPhraseError
+} from './errors';
