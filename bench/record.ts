@@ -17,29 +17,26 @@ import { runInNewContext } from 'node:vm';
 import { Carnet } from '../src/lib/client';
 import { openCarnetDb } from '../src/lib/client/db';
 import { openLockbox, unwrapDevice } from '../src/lib/client/keyring';
-import { documentIdOf, type OpenRecord } from '../src/lib/client/record-handle';
+import { documentIdOf } from '../src/lib/client/record-handle';
 import { EncryptedStorageAdapter } from '../src/lib/client/storage-adapter';
 import { deriveKey, newKdfParams, ready } from '../src/lib/core/crypto';
 import { addEntry, recordView, type RecordDoc } from '../src/lib/core/record';
 import type { Figure } from './figure';
-import { fillSampleRecord } from './sample-record';
+import {
+	DB_NAME,
+	ENTRIES,
+	PASSPHRASE,
+	fillRecord,
+	median,
+	round,
+	rounded,
+	timeOpens,
+	timed
+} from './record-scenario';
 
-const ENTRIES = 5000;
-/** The fill is written as this many changes (a record grows edit by edit, not in one go). */
-const FILL_BATCHES = 50;
 const OPEN_RUNS = 9;
 const EDIT_RUNS = 21;
 const KDF_RUNS = 3;
-const DB_NAME = 'carnet-bench';
-const PASSPHRASE = 'bench passphrase';
-const IDENTITY = { givenName: 'Camille', familyName: 'Durand', birthDate: '1971-06-04' };
-
-const median = (xs: number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const round = (x: number, digits = 1) => Number(x.toFixed(digits));
-const rounded = (xs: number[]) => xs.map((x) => round(x));
 
 /**
  * A full garbage collection between samples, so one sample does not pay for the garbage of the
@@ -53,12 +50,6 @@ const collectGarbage: () => void = (() => {
 		return () => {};
 	}
 })();
-
-async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
-	const start = performance.now();
-	const result = await fn();
-	return [result, performance.now() - start];
-}
 
 /** Bytes of every stored value of one vault: its chunks and its vault entry. */
 async function storedBytes(factory: IDBFactory, vaultId: string) {
@@ -103,15 +94,7 @@ export async function benchRecord(): Promise<Figure[]> {
 
 	// --- fill ------------------------------------------------------------------------------
 	const carnet = await Carnet.open({ indexedDB: factory, dbName: DB_NAME });
-	const { session } = await carnet.create({ passphrase: PASSPHRASE, identity: IDENTITY });
-	const [{ vaultId }] = session.records();
-	const record = (await session.open(vaultId)) as OpenRecord;
-	const [, fillMs] = await timed(async () => {
-		for (let b = 0; b < FILL_BATCHES; b++) {
-			await record.change((doc, ctx) => void fillSampleRecord(doc, ENTRIES / FILL_BATCHES, ctx, b + 1));
-			await record.flush();
-		}
-	});
+	const { session, record, vaultId, fillMs } = await fillRecord(carnet);
 	const asFilled = { ...(await storedBytes(factory, vaultId)), counts: record.chunkCounts() };
 	const [, compactMs] = await timed(() => record.compact());
 	await session.lock();
@@ -119,26 +102,12 @@ export async function benchRecord(): Promise<Figure[]> {
 	const stored = { ...compacted, afterFill: asFilled, fillMs: round(fillMs, 0), compactMs: round(compactMs) };
 
 	// --- open ------------------------------------------------------------------------------
-	const open: number[] = [];
-	const openRecordOnly: number[] = [];
-	const viewOnly: number[] = [];
-	let entries = 0;
-	for (let i = 0; i < OPEN_RUNS; i++) {
-		const device = await Carnet.open({ indexedDB: factory, dbName: DB_NAME });
-		const s = await device.unlock(PASSPHRASE); // the KDF, reported above, stays outside the timing
-		collectGarbage();
-		const start = performance.now();
-		const r = await s.open(vaultId);
-		const opened = performance.now();
-		const view = r.view();
-		const end = performance.now();
-		open.push(end - start);
-		openRecordOnly.push(opened - start);
-		viewOnly.push(end - opened);
-		entries = Object.values(view.sections).reduce((n, list) => n + list.length, 0);
-		await s.lock();
-		device.close();
-	}
+	const { open, load: openRecordOnly, view: viewOnly, entries } = await timeOpens(
+		() => Carnet.open({ indexedDB: factory, dbName: DB_NAME }),
+		vaultId,
+		OPEN_RUNS,
+		collectGarbage
+	);
 
 	// Breakdown, and the automerge-repo path for comparison (same bytes, same adapter).
 	const db = await openCarnetDb(factory, DB_NAME);
