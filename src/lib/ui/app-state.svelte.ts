@@ -1,0 +1,157 @@
+// The app's state: the device (Carnet), the unlocked Session (null = locked), the open
+// record's handle and its reactive view. Keys live only inside the Session; a reload starts
+// locked. Routes read `app.status` to guard themselves (see src/routes/+layout.svelte).
+import {
+	Carnet,
+	LockedError,
+	type RecordChangeFn,
+	type RecordHandle,
+	type RecordInfo,
+	type Session
+} from '$lib/client';
+import type { RecordView } from '$lib/core/record';
+import { readIdleMinutes, storeIdleMinutes, watchIdle } from './idle';
+
+export type Status = 'loading' | 'no-device' | 'locked' | 'unlocked' | 'failed';
+
+export interface LockNotice {
+	kind: 'idle';
+	minutes: number;
+}
+
+class AppState {
+	status = $state<Status>('loading');
+	session = $state.raw<Session | null>(null);
+	records = $state.raw<RecordInfo[]>([]);
+	vaultId = $state<string | null>(null);
+	handle = $state.raw<RecordHandle | null>(null);
+	view = $state.raw<RecordView | null>(null);
+	lockNotice = $state<LockNotice | null>(null);
+	idleMinutes = $state(5);
+
+	#carnet: Carnet | null = null;
+	#unsubscribe: (() => void) | null = null;
+	#stopIdle: (() => void) | null = null;
+	#initialising: Promise<void> | null = null;
+
+	/** Opens the device once (browser only). */
+	init(): Promise<void> {
+		this.#initialising ??= (async () => {
+			this.idleMinutes = readIdleMinutes();
+			try {
+				this.#carnet = await Carnet.open();
+				this.status = (await this.#carnet.hasDevice()) ? 'locked' : 'no-device';
+			} catch {
+				this.status = 'failed';
+			}
+		})();
+		return this.#initialising;
+	}
+
+	get carnet(): Carnet {
+		if (!this.#carnet) throw new Error('Carnet is not open yet');
+		return this.#carnet;
+	}
+
+	/** Onboarding step 1: creates the device and the first record. Does not unlock the UI
+	 * yet: the recovery phrase must be shown and confirmed first (see `adopt`). */
+	create(passphrase: string, identity: { givenName: string; familyName: string; birthDate: string }) {
+		return this.carnet.create({ passphrase, identity });
+	}
+
+	/** Makes `session` the current one and opens its first record. */
+	async adopt(session: Session): Promise<void> {
+		this.session = session;
+		try {
+			this.records = session.records();
+			const first = this.records[0]?.vaultId ?? null;
+			if (first) await this.openRecord(first);
+		} catch (error) {
+			// e.g. UnreadableRecordError: stay locked, forget the keys, let the screen say why.
+			this.#closeRecord();
+			this.session = null;
+			this.records = [];
+			await session.lock().catch(() => undefined);
+			throw error;
+		}
+		this.lockNotice = null;
+		this.status = 'unlocked';
+		this.#startIdle();
+	}
+
+	async unlock(passphrase: string): Promise<void> {
+		const session = await this.carnet.unlock(passphrase);
+		await this.adopt(session);
+	}
+
+	async recover(phrase: string, newPassphrase: string): Promise<void> {
+		const session = await this.carnet.recover(phrase, newPassphrase);
+		await this.adopt(session);
+	}
+
+	async openRecord(vaultId: string): Promise<void> {
+		if (!this.session) return;
+		this.#closeRecord();
+		const handle = await this.session.open(vaultId);
+		this.handle = handle;
+		this.vaultId = vaultId;
+		this.view = handle.view();
+		this.#unsubscribe = handle.subscribe((view: RecordView) => {
+			this.view = view;
+		});
+	}
+
+	/**
+	 * Edits the open record with the record operations, then waits until the change is in
+	 * IndexedDB: "saved" on screen means saved on the device (a reload right after loses
+	 * nothing). Throws what the operation throws (RecordValidationError: nothing written).
+	 */
+	async change(fn: RecordChangeFn): Promise<void> {
+		const handle = this.handle;
+		if (!handle) throw new LockedError();
+		await handle.change(fn);
+		await handle.flush();
+	}
+
+	refreshRecords(): void {
+		if (this.session) this.records = this.session.records();
+	}
+
+	/** Forgets every key. `notice` says why on the unlock screen. */
+	lock(notice: LockNotice | null = null): Promise<void> {
+		this.#stopIdle?.();
+		this.#stopIdle = null;
+		this.#closeRecord();
+		const session = this.session;
+		// The UI forgets the session at once; the session then flushes pending writes and
+		// zeroes its keys.
+		this.session = null;
+		this.records = [];
+		this.lockNotice = notice;
+		if (this.status === 'unlocked') this.status = 'locked';
+		return session ? session.lock().catch(() => undefined) : Promise.resolve();
+	}
+
+	setIdleMinutes(minutes: number): void {
+		this.idleMinutes = minutes;
+		storeIdleMinutes(minutes);
+	}
+
+	#startIdle(): void {
+		this.#stopIdle?.();
+		this.#stopIdle = watchIdle(
+			() => this.idleMinutes,
+			() => this.lock({ kind: 'idle', minutes: this.idleMinutes })
+		);
+	}
+
+	#closeRecord(): void {
+		this.#unsubscribe?.();
+		this.#unsubscribe = null;
+		this.handle = null;
+		this.vaultId = null;
+		this.view = null;
+	}
+}
+
+export const app = new AppState();

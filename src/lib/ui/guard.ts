@@ -1,0 +1,35 @@
+// Which screen each app status may show. The root layout redirects anything else.
+import type { Status } from './app-state.svelte';
+
+export const ONBOARDING_PATH = '/welcome';
+export const UNLOCK_PATH = '/unlock';
+export const RECOVER_PATH = '/recover';
+const LOCKED_PATHS = [UNLOCK_PATH, RECOVER_PATH];
+const OUTSIDE_PATHS = [ONBOARDING_PATH, UNLOCK_PATH, RECOVER_PATH];
+
+/** A same-app path to return to after unlocking, or null. */
+export function safeNext(raw: string | null): string | null {
+	if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return null;
+	const path = raw.split(/[?#]/)[0];
+	return OUTSIDE_PATHS.includes(path) ? null : raw;
+}
+
+/** Where to go instead of `url`, or null when `url` is right for `status`. */
+export function redirectFor(status: Status, url: URL): string | null {
+	const path = url.pathname;
+	switch (status) {
+		case 'loading':
+		case 'failed':
+			return null;
+		case 'no-device':
+			return path === ONBOARDING_PATH ? null : ONBOARDING_PATH;
+		case 'locked': {
+			if (LOCKED_PATHS.includes(path)) return null;
+			const next = path === ONBOARDING_PATH ? null : safeNext(path + url.search);
+			return next && next !== '/' ? `${UNLOCK_PATH}?next=${encodeURIComponent(next)}` : UNLOCK_PATH;
+		}
+		case 'unlocked':
+			if (!OUTSIDE_PATHS.includes(path)) return null;
+			return safeNext(url.searchParams.get('next')) ?? '/';
+	}
+}
