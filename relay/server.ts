@@ -1,25 +1,44 @@
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { Logger } from './log';
+import { Metrics } from './metrics';
 import { createStaticHandler } from './static';
+import type { Store } from './store/store';
+import { attachSync, type SyncLimits } from './sync-server';
 
+/** What a relay is made of; relay/main.ts builds it from the environment. */
 export interface RelayOptions {
 	/** Folder of the built PWA (vite build output). */
 	staticDir: string;
-	/** Folder for the relay's own data; created if missing. */
-	dataDir: string;
+	/** Where vaults live; the relay closes it on `close()`. */
+	store: Store;
+	/** Rate, connection, quota and timing limits of the sync endpoint. */
+	limits: SyncLimits;
+	log: Logger;
+}
+
+/** A running relay: its HTTP server (not yet listening) and an orderly way to stop it. */
+export interface Relay {
+	server: Server;
+	/** Stops accepting connections, closes every sync socket once its frames are handled, then the store. */
+	close(): Promise<void>;
 }
 
 /**
- * The Carnet relay: one HTTP server on one port. Today it serves the app and a health check;
- * the sync API joins it on the same port.
+ * The Carnet relay: one HTTP server on one port serving the app, a health check, metrics,
+ * and the sync WebSocket on `/sync`.
  */
-export function createRelay(options: RelayOptions): Server {
-	mkdirSync(options.dataDir, { recursive: true });
+export function createRelay(options: RelayOptions): Relay {
 	const serveStatic = createStaticHandler(options.staticDir);
-	return createServer((req, res) => {
+	const metrics = new Metrics();
+	const server = createServer((req, res) => {
 		if (req.url === '/healthz') {
 			res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
 			res.end(JSON.stringify({ status: 'ok' }));
+			return;
+		}
+		if (req.url === '/metrics') {
+			res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' });
+			res.end(metrics.render());
 			return;
 		}
 		serveStatic(req, res).catch(() => {
@@ -27,4 +46,16 @@ export function createRelay(options: RelayOptions): Server {
 			res.end();
 		});
 	});
+	const sync = attachSync(server, { store: options.store, limits: options.limits, metrics, log: options.log });
+	return {
+		server,
+		async close() {
+			const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+			server.closeIdleConnections();
+			await sync.close();
+			server.closeAllConnections();
+			await stopped;
+			await options.store.close();
+		}
+	};
 }

@@ -61,14 +61,15 @@ function cacheControl(path: string): string {
  */
 export function createStaticHandler(root: string, fallback = 'index.html') {
 	const base = normalize(root + sep);
-	// Built pages do not change while the relay runs; hash each page's inline scripts once.
+	// Hash each page's inline scripts once per version of the page (a rebuild changes mtime).
 	const pagePolicies = new Map<string, Promise<string>>();
-	const policyFor = (file: string): Promise<string> => {
+	const policyFor = (file: string, mtimeMs: number): Promise<string> => {
 		if (extname(file) !== '.html') return Promise.resolve(contentSecurityPolicy());
-		let policy = pagePolicies.get(file);
+		const version = `${file}@${mtimeMs}`;
+		let policy = pagePolicies.get(version);
 		if (!policy) {
 			policy = readFile(file, 'utf8').then((html) => contentSecurityPolicy(inlineScriptHashes(html)));
-			pagePolicies.set(file, policy);
+			pagePolicies.set(version, policy);
 		}
 		return policy;
 	};
@@ -109,7 +110,7 @@ export function createStaticHandler(root: string, fallback = 'index.html') {
 		}
 		res.writeHead(200, {
 			...SECURITY_HEADERS,
-			'Content-Security-Policy': await policyFor(file),
+			'Content-Security-Policy': await policyFor(file, info.mtimeMs),
 			'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
 			'Content-Length': String(info.size),
 			'Cache-Control': cacheControl(file)

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -20,20 +20,31 @@ export interface RelayProcess {
 	url: string;
 	dataDir: string;
 	process: ChildProcess;
+	/** Everything the process wrote to stdout and stderr so far. */
+	output(): string;
+	/** SIGTERM (a graceful stop), then deletes the data folder: call it on the last process of a DATA_DIR only. */
 	stop(): Promise<void>;
+	/** kill -9: no shutdown code runs, the data folder stays. */
+	crash(): Promise<void>;
+	/** A new relay process on the same data folder and environment, crashing this one first if it still runs. */
+	restart(): Promise<RelayProcess>;
 }
 
 /**
  * Starts the real relay (`tsx relay/main.ts`) on a random port with a temporary data folder,
  * serving the production build unless `env` says otherwise, and resolves once it listens.
  */
-export async function startRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
-	const dataDir = mkdtempSync(join(tmpdir(), 'carnet-relay-'));
+export function startRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
+	return spawnRelay(env, mkdtempSync(join(tmpdir(), 'carnet-relay-')));
+}
+
+async function spawnRelay(env: Record<string, string>, dataDir: string): Promise<RelayProcess> {
 	const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
 		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let log = '';
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 	const url = await new Promise<string>((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`relay did not start:\n${log}`)), 20_000);
 		child.stdout!.on('data', (chunk: Buffer) => {
@@ -47,19 +58,31 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Rela
 		child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
 		child.on('exit', (code) => reject(new Error(`relay exited with ${code}:\n${log}`)));
 	});
-	return {
+	const kill = async (signal: NodeJS.Signals) => {
+		if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+		await exited;
+	};
+	const relay: RelayProcess = {
 		url,
 		dataDir,
 		process: child,
+		output: () => log,
 		async stop() {
-			if (child.exitCode === null) {
-				const exited = new Promise((resolve) => child.once('exit', resolve));
-				child.kill('SIGTERM');
-				await exited;
-			}
+			await kill('SIGTERM');
 			rmSync(dataDir, { recursive: true, force: true });
+		},
+		crash: () => kill('SIGKILL'),
+		async restart() {
+			await relay.crash();
+			return spawnRelay(env, dataDir);
 		}
 	};
+	return relay;
+}
+
+/** The raw bytes of a running relay's SQLite files (database, WAL, shared memory), to search them for plaintext. */
+export function databaseBytes(relay: RelayProcess): Buffer {
+	return Buffer.concat(['carnet.sqlite', 'carnet.sqlite-wal', 'carnet.sqlite-shm'].map((name) => readFileSync(join(relay.dataDir, name))));
 }
 
 /** Launches Debian's chromium headless with a fresh profile. */

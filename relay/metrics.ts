@@ -1,0 +1,37 @@
+/**
+ * The relay's counters, served as Prometheus text on `/metrics`. Counts only: no id, no
+ * label a client chooses (error codes are a fixed list), so scraping reveals nothing about
+ * who uses the relay.
+ */
+import { ERROR_CODES, type ErrorCode } from '../src/lib/core/protocol';
+
+/** What the sync server counts. */
+export class Metrics {
+	/** Sync WebSockets open now. */
+	openSockets = 0;
+	/** Envelopes stored (duplicates not counted). */
+	envelopesAccepted = 0;
+	/** Error answers sent, per code. */
+	readonly framesRejected = new Map<ErrorCode, number>(ERROR_CODES.map((code) => [code, 0]));
+
+	/** Counts one error answer. */
+	rejected(code: ErrorCode): void {
+		this.framesRejected.set(code, (this.framesRejected.get(code) ?? 0) + 1);
+	}
+
+	/** The Prometheus text exposition (version 0.0.4). */
+	render(): string {
+		return [
+			'# HELP carnet_sync_sockets_open Sync WebSockets open now.',
+			'# TYPE carnet_sync_sockets_open gauge',
+			`carnet_sync_sockets_open ${this.openSockets}`,
+			'# HELP carnet_sync_envelopes_accepted_total Envelopes stored.',
+			'# TYPE carnet_sync_envelopes_accepted_total counter',
+			`carnet_sync_envelopes_accepted_total ${this.envelopesAccepted}`,
+			'# HELP carnet_sync_frames_rejected_total Frames answered with an error, by code.',
+			'# TYPE carnet_sync_frames_rejected_total counter',
+			...[...this.framesRejected].map(([code, n]) => `carnet_sync_frames_rejected_total{code="${code}"} ${n}`),
+			''
+		].join('\n');
+	}
+}
