@@ -61,6 +61,7 @@ describe('relay sync under kill -9', () => {
 		async function write(writer: Member): Promise<void> {
 			const client = await SyncClient.connect(relay.url);
 			expectFrame(await client.auth(writer, record.id), 'ok');
+			authenticated += 1;
 			const inFlight = new Set<Promise<void>>();
 			const send = async (envelope: Envelope) => {
 				const sent = push(client, envelope).finally(() => inFlight.delete(sent));
@@ -78,11 +79,14 @@ describe('relay sync under kill -9', () => {
 			await Promise.all(inFlight);
 		}
 
+		let authenticated = 0;
 		for (let round = 0; round < ROUNDS; round++) {
 			const before = acked.size;
+			authenticated = 0;
 			const storm = Promise.all(writers.map(write));
-			// Kill at a random moment once the round is under way (a slow machine still gets its acks in).
-			while (acked.size === before) await sleep(10);
+			// Kill at a random moment once every writer is in and acks flow (a slow machine
+			// must not see the kill land during a handshake, which is not what is tested here).
+			while (acked.size === before || authenticated < writers.length) await sleep(10);
 			await sleep(100 + Math.random() * 300);
 			const killed = relay;
 			relay = await killed.restart(); // kill -9, then a new process on the same DATA_DIR
