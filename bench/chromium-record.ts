@@ -4,7 +4,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
 import { createStaticHandler } from '../relay/static';
@@ -33,7 +33,7 @@ export async function benchRecordChromium(): Promise<Figure[]> {
 		await page.goto(url);
 		await page.waitForFunction(() => 'carnetBench' in globalThis);
 		const result = await page.evaluate(
-			(runs) => (globalThis as unknown as { carnetBench: (n: number) => Promise<{ open: number[]; load: number[]; view: number[]; entries: number; fillMs: number }> }).carnetBench(runs),
+			(runs) => (globalThis as unknown as { carnetBench: (n: number) => Promise<{ open: number[]; load: number[]; view: number[]; home: number[]; entries: number; fillMs: number; phase: Record<string, number[]> }> }).carnetBench(runs),
 			OPEN_RUNS
 		);
 		return [
@@ -47,8 +47,15 @@ export async function benchRecordChromium(): Promise<Figure[]> {
 				details: {
 					'openRecord_ms (read+decrypt+load)': round(median(result.load)),
 					'recordView_ms': round(median(result.view)),
+					'home_reads_ms (summary + unreadable + identity of that view, included)': round(median(result.home)),
+					// The same phases timed apart, after the opens (see bench/browser/main.ts).
+					'readDecrypt_ms': round(median(result.phase.readDecrypt)),
+					'automergeLoad_ms': round(median(result.phase.automergeLoad)),
+					'recordView_plus_home_reads_ms': round(median(result.phase.viewAndHomeReads)),
 					fillMs: round(result.fillMs, 0),
-					browser: browser.version()
+					browser: browser.version(),
+					// Two cores shared with other jobs: read the figures against the load at the time.
+					loadAverage1m: round(loadavg()[0], 2)
 				}
 			}
 		];

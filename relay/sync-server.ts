@@ -88,6 +88,8 @@ const MAX_BUFFERED_BYTES = 16 * MAX_FRAME_BYTES;
 const BATCH_OVERHEAD_BYTES = 256;
 /** How long `close()` waits for clients to acknowledge the close handshake. */
 const CLOSE_GRACE_MS = 1000;
+/** `ws` sends a Buffer as a binary frame unless told otherwise; every relay frame is JSON text. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** The sync endpoint attached to an HTTP server. */
 export interface SyncServer {
@@ -275,6 +277,8 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 				return snapshot(conn, frame);
 			case 'subscribe':
 				return subscribe(conn, frame);
+			case 'seen':
+				return seen(conn, frame);
 		}
 	}
 
@@ -451,15 +455,11 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 		const envelope = frame.envelope;
 		const state = await asWriter(conn, envelope.vault, envelope.author);
 		if (!verifyEnvelope(envelope)) throw new Refusal('bad_signature', "the envelope does not carry its author's signature");
-		const size = Buffer.byteLength(envelope.ciphertext, 'base64url');
-		if ((await store.usage(envelope.vault)) + size > limits.vaultQuotaBytes) {
-			throw new Refusal('quota', "the vault's storage quota is used up; a snapshot frees what it covers");
-		}
-		const result = await store.appendEnvelope(envelope);
+		const result = await store.appendEnvelope(envelope, limits.vaultQuotaBytes);
 		switch (result.status) {
 			case 'stored':
 				metrics.envelopesAccepted++;
-				log.debug('envelope stored', { vault: envelope.vault, seq: result.seq, bytes: size });
+				log.debug('envelope stored', { vault: envelope.vault, seq: result.seq });
 				deliver(state, { type: 'envelope', seq: result.seq, envelope }, conn);
 				return { type: 'ack', id: frame.id, seq: result.seq };
 			case 'duplicate':
@@ -468,6 +468,8 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 				throw new Refusal('bad_counter', `this author's next counter is ${result.expected}`);
 			case 'stale_epoch':
 				throw staleEpoch(result.epoch);
+			case 'quota':
+				throw new Refusal('quota', "the vault's storage quota is used up; a snapshot frees what it covers");
 		}
 	}
 
@@ -520,14 +522,27 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 		return { type: 'ok', id: frame.id };
 	}
 
+	/** When each current member of the vault last authenticated: the device list's "last seen". */
+	async function seen(conn: Connection, frame: FrameOf<'seen'>): Promise<RelayFrame> {
+		const state = await readable(conn, frame.vault);
+		const members = [];
+		for (const member of state.members.keys()) {
+			const at = await store.lastSeen(member);
+			if (at !== undefined) members.push({ member, at: at.toISOString() });
+		}
+		return { type: 'seen', id: frame.id, vault: frame.vault, members };
+	}
+
 	// --- fan-out ----------------------------------------------------------------------------
 
 	/** Pushes `frame` to the vault's subscribers other than `except`, dropping any that may no longer read it. */
 	function deliver(state: MembershipState, frame: RelayFrame, except: Connection): void {
 		const now = new Date();
+		// Serialised and UTF-8 encoded once for all subscribers, and only if one is there to get it.
+		let encoded: Buffer | undefined;
 		for (const conn of subscribers.get(state.vault) ?? []) {
 			if (conn === except) continue;
-			if (mayRead(conn, state, now)) send(conn, frame);
+			if (mayRead(conn, state, now)) sendText(conn, (encoded ??= Buffer.from(JSON.stringify(frame))));
 			else unsubscribe(conn, state.vault);
 		}
 	}
@@ -551,13 +566,18 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 	}
 
 	function send(conn: Connection, frame: RelayFrame): void {
+		sendText(conn, JSON.stringify(frame));
+	}
+
+	/** Sends a frame already serialised (as a string or its UTF-8 bytes), unless the socket is gone or has stopped reading. */
+	function sendText(conn: Connection, text: string | Buffer): void {
 		if (conn.ws.readyState !== WebSocket.OPEN) return;
 		if (conn.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
 			log.warn('socket dropped', { reason: 'not_reading' });
 			conn.ws.terminate();
 			return;
 		}
-		conn.ws.send(JSON.stringify(frame));
+		conn.ws.send(text, TEXT_FRAME);
 	}
 
 	function sendError(conn: Connection, id: number | undefined, code: ErrorCode, message: string): void {

@@ -36,6 +36,8 @@ declare module 'better-sqlite3' {
 	class Database {
 		constructor(filename: string, options?: Database.Options);
 		readonly open: boolean;
+		/** True while a transaction is open (false once SQLite rolled one back on its own). */
+		readonly inTransaction: boolean;
 		prepare(sql: string): Database.Statement;
 		exec(sql: string): this;
 		pragma(source: string, options?: { simple?: boolean }): unknown;

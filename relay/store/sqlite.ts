@@ -4,7 +4,15 @@
  * returning; the async interface is for stores that are not (PostgreSQL).
  *
  * Durability (invariant 2): `synchronous = FULL` makes every commit fsync the WAL before
- * better-sqlite3 returns, so an ack sent afterwards survives kill -9 and power loss. Byte
+ * better-sqlite3 returns, so an ack sent afterwards survives kill -9 and power loss.
+ *
+ * Group commit: that fsync (0.1 to several ms on a shared disk) would cap the relay at a few
+ * hundred envelopes a second if each had its own transaction. `appendEnvelope` therefore only
+ * queues; the envelopes queued during one turn of the event loop (the pushes that arrived
+ * while the previous commit held the thread) are appended in one transaction, each inside its
+ * own savepoint so that one that throws takes only its own writes back, and every promise
+ * resolves after that single commit. The interface stays per envelope, so the sync server and
+ * other stores are unaware of it. Byte
  * fields (ciphertext, sealed keys, signatures) are stored as the BLOBs they decode to, not as
  * base64 text: a third smaller, and what lands on disk is exactly the ciphertext the devices
  * made. Ops carry no ciphertext and are kept as their JSON.
@@ -105,6 +113,7 @@ const MIGRATIONS: readonly string[] = [
 interface VaultRow {
 	epoch: number;
 	seq: number;
+	bytes: number;
 }
 interface KnownEnvelope {
 	seq: number;
@@ -137,6 +146,16 @@ interface EnvelopeRow {
 	ciphertext: Buffer;
 	sig: Buffer;
 }
+/** An `appendEnvelope` call waiting for the next group commit. */
+interface QueuedAppend {
+	readonly envelope: Envelope;
+	readonly quotaBytes: number;
+	readonly resolve: (result: EnvelopeAppendResult) => void;
+	readonly reject: (error: unknown) => void;
+}
+/** What one envelope of a group commit came to: its result, or what it threw. */
+type GroupOutcome = { readonly ok: true; readonly result: EnvelopeAppendResult } | { readonly ok: false; readonly error: unknown };
+
 interface SnapshotRow {
 	vault: string;
 	epoch: number;
@@ -171,7 +190,7 @@ export function openSqliteStore(path: string): Store {
 	migrate(db);
 
 	const q = {
-		vault: db.prepare('SELECT epoch, seq FROM vaults WHERE id = ?'),
+		vault: db.prepare('SELECT epoch, seq, bytes FROM vaults WHERE id = ?'),
 		createVault: db.prepare(
 			'INSERT INTO vaults (id, head_index, head_hash, epoch) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'
 		),
@@ -258,8 +277,12 @@ export function openSqliteStore(path: string): Store {
 		return 'appended';
 	});
 
-	const appendEnvelope = db.transaction((e: Envelope): EnvelopeAppendResult => {
+	// Run inside `appendGroup`'s transaction, where better-sqlite3 makes it a savepoint.
+	const appendEnvelope = db.transaction((e: Envelope, quotaBytes: number): EnvelopeAppendResult => {
 		const vault = vaultRow(e.vault);
+		const ciphertext = bytes(e.ciphertext);
+		// The usage comes with the vault row, so the quota costs no query of its own.
+		if (vault.bytes + ciphertext.length > quotaBytes) return { status: 'quota' };
 		const digest = envelopeDigest(e);
 		const author = q.author.get(e.vault, e.author) as AuthorRow | undefined;
 		const last = author?.counter ?? 0;
@@ -274,12 +297,40 @@ export function openSqliteStore(path: string): Store {
 		if (e.epoch !== vault.epoch) return { status: 'stale_epoch', epoch: vault.epoch };
 		if (e.counter !== last + 1) return { status: 'bad_counter', expected: last + 1 };
 		const seq = vault.seq + 1;
-		const ciphertext = bytes(e.ciphertext);
 		q.insertEnvelope.run({ vault: e.vault, seq, author: e.author, counter: e.counter, epoch: e.epoch, ciphertext, sig: bytes(e.sig), digest });
 		q.putAuthor.run({ vault: e.vault, author: e.author, counter: e.counter, seq, digest });
 		q.advance.run(seq, ciphertext.length, e.vault);
 		return { status: 'stored', seq };
 	});
+
+	const appendGroup = db.transaction((group: readonly QueuedAppend[]): GroupOutcome[] =>
+		group.map(({ envelope, quotaBytes }): GroupOutcome => {
+			try {
+				return { ok: true, result: appendEnvelope(envelope, quotaBytes) };
+			} catch (error) {
+				// An error SQLite answers by rolling the whole transaction back (disk full, I/O)
+				// leaves nothing to commit the others in: fail the group, none is acked.
+				if (!db.inTransaction) throw error;
+				return { ok: false, error };
+			}
+		})
+	);
+
+	let queued: QueuedAppend[] = [];
+	/** Commits every queued append in one transaction, then settles their promises. */
+	const commitQueued = (): void => {
+		const group = queued;
+		queued = [];
+		if (group.length === 0) return;
+		let outcomes: GroupOutcome[];
+		try {
+			outcomes = appendGroup.immediate(group);
+		} catch (error) {
+			for (const append of group) append.reject(error);
+			return;
+		}
+		outcomes.forEach((outcome, i) => (outcome.ok ? group[i].resolve(outcome.result) : group[i].reject(outcome.error)));
+	};
 
 	const putSnapshot = db.transaction((s: Snapshot): SnapshotPutResult => {
 		const vault = vaultRow(s.vault);
@@ -314,8 +365,13 @@ export function openSqliteStore(path: string): Store {
 				(r): KeyHistory => ({ v: 1, vault: r.vault, epoch: r.epoch, wrapped: text(r.wrapped), by: r.signer, sig: text(r.sig) })
 			);
 		},
-		async appendEnvelope(envelope) {
-			return appendEnvelope.immediate(envelope);
+		appendEnvelope(envelope, quotaBytes = Infinity) {
+			return new Promise((resolve, reject) => {
+				// setImmediate runs after the event loop's I/O phase: every frame read in this
+				// turn has queued its envelope by then.
+				if (queued.length === 0) setImmediate(commitQueued);
+				queued.push({ envelope, quotaBytes, resolve, reject });
+			});
 		},
 		async envelopes(vault, since, limit) {
 			return (q.envelopes.all(vault, since, limit) as EnvelopeRow[]).map(
@@ -367,6 +423,7 @@ export function openSqliteStore(path: string): Store {
 			return (q.usage.get(vault) as number | undefined) ?? 0;
 		},
 		async close() {
+			commitQueued();
 			if (db.open) db.close();
 		}
 	};

@@ -49,7 +49,9 @@ export type EnvelopeAppendResult =
 	/** The counter is not the author's next one (`expected`), or reuses one with other bytes. */
 	| { readonly status: 'bad_counter'; readonly expected: number }
 	/** The envelope is not for the vault's current epoch (`epoch`). */
-	| { readonly status: 'stale_epoch'; readonly epoch: number };
+	| { readonly status: 'stale_epoch'; readonly epoch: number }
+	/** Storing it would take the vault's `usage` past the `quotaBytes` the caller passed. */
+	| { readonly status: 'quota' };
 
 /** Outcome of `putSnapshot`. */
 export type SnapshotPutResult =
@@ -96,15 +98,23 @@ export interface Store {
 	history(vault: string): Promise<KeyHistory[]>;
 
 	/**
-	 * Stores an envelope in one transaction with its checks, in this order: an envelope
-	 * identical to one already stored for its author and counter is a `duplicate` (so a retry
-	 * of an acknowledged push is acknowledged again, even across an epoch change; once a
-	 * snapshot pruned it, only the author's last envelope is still recognised); else its
-	 * epoch must be the vault's (`stale_epoch`), then its counter must be the author's last
-	 * + 1 (`bad_counter`, counters start at 1 and survive snapshots); then it gets the vault's
-	 * next `seq` (1, 2, …). Rejects if the vault does not exist.
+	 * Stores an envelope in one transaction with its checks, in this order: when `quotaBytes`
+	 * is given, the vault's `usage` plus the envelope's ciphertext bytes must not exceed it
+	 * (`quota`; checked with the write so that concurrent pushes cannot overshoot together);
+	 * an envelope identical to one already stored for its author and counter is a `duplicate`
+	 * (so a retry of an acknowledged push is acknowledged again, even across an epoch change;
+	 * once a snapshot pruned it, only the author's last envelope is still recognised); else
+	 * its epoch must be the vault's (`stale_epoch`), then its counter must be the author's
+	 * last + 1 (`bad_counter`, counters start at 1 and survive snapshots); then it gets the
+	 * vault's next `seq` (1, 2, …). Rejects if the vault does not exist.
+	 *
+	 * Calls may be in flight together: each is decided as if the calls ran one after the
+	 * other in call order (a later envelope sees the seq and counter an earlier one took), and
+	 * the outcome of one never depends on whether another fails. A store may commit several of
+	 * them in one transaction (group commit) as long as none resolves before its write is
+	 * durable.
 	 */
-	appendEnvelope(envelope: Envelope): Promise<EnvelopeAppendResult>;
+	appendEnvelope(envelope: Envelope, quotaBytes?: number): Promise<EnvelopeAppendResult>;
 
 	/** Envelopes with `seq > since`, in seq order, at most `limit`. */
 	envelopes(vault: string, since: number, limit: number): Promise<SequencedEnvelope[]>;

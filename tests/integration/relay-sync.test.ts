@@ -2,7 +2,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newRecoveryPhrase, ready, utf8Decode } from '../../src/lib/core/crypto';
 import { MAX_FRAME_BYTES } from '../../src/lib/core/protocol';
-import { addOp, openEnvelope, openSnapshot, sealEnvelope, signAuth } from '../../src/lib/core/sync';
+import { addOp, makeLockbox, openEnvelope, openSnapshot, sealEnvelope, signAuth } from '../../src/lib/core/sync';
 import { databaseBytes, startRelay, type RelayProcess } from '../support/harness';
 import { expectError, expectFrame, newMember, recoveryMember, SyncClient, TestRecord, type Member } from '../support/sync-client';
 
@@ -287,6 +287,30 @@ describe('relay sync', () => {
 		const d = await connect(device, record.id);
 		const envelope = sealEnvelope({ vault: record.id, epoch: 0, key, author: device.sign, counter: 1, changes: new TextEncoder().encode(secret('from the invited device')) });
 		expectFrame(await d.request({ type: 'push', envelope }), 'ack');
+	});
+
+	it('lets an invited device seal its own lockbox in the append that adds it, and tells when members were last seen', async () => {
+		const { record, admin, socket } = await newVault();
+		const invite = newMember();
+		expectFrame(await socket.request(record.invite(admin, invite, 'admin', new Date(Date.now() + 600_000))), 'ok');
+		const i = await connect(invite, record.id);
+		const key = record.keysFrom(invite, await i.request({ type: 'keys', vault: record.id })).get(0)!;
+
+		// The op makes the device an admin, so the chain after it accepts the device's own signature on its lockbox.
+		const device = newMember();
+		const op = addOp(record.state, invite.sign, { ...device.ref, role: 'admin' }, new Date());
+		const own = makeLockbox(device.sign, record.id, 0, device.ref, key);
+		expectFrame(await i.request({ type: 'append', vault: record.id, op, lockboxes: [own] }), 'ok');
+		const d = await connect(device, record.id);
+		expect(expectFrame(await d.request({ type: 'keys', vault: record.id }), 'keys').lockboxes).toEqual([own]);
+
+		const seen = expectFrame(await d.request({ type: 'seen', vault: record.id }), 'seen');
+		expect(seen.vault).toBe(record.id);
+		const ids = seen.members.map((m) => m.member);
+		expect(ids).toContain(admin.id);
+		expect(ids).toContain(device.id);
+		for (const { at } of seen.members) expect(Date.now() - Date.parse(at)).toBeLessThan(60_000);
+		expectError(await (await connect(newMember())).request({ type: 'seen', vault: record.id }), 'not_member');
 	});
 
 	it('restores from the recovery phrase: auth without a vault lists the vaults of the recovery key', async () => {

@@ -372,6 +372,62 @@ export function runStoreConformance(name: string, makeDatabase: () => Promise<Te
 				await store.appendEnvelope(chain.envelope(chain.admin, 1, 0, 5000)); // refused: not counted
 				expect(await store.usage(chain.vault)).toBe(1024);
 			});
+
+			it('decides appends in flight together in call order, each on its own, with mixed results', async () => {
+				const { chain, second } = await createVault();
+				const first = chain.envelope(chain.admin, 1);
+				const stranger = new Chain(newVaultId());
+				// Not awaited one by one: a store may commit these in one transaction.
+				const settled = await Promise.allSettled([
+					store.appendEnvelope(first),
+					store.appendEnvelope({ ...first }),
+					store.appendEnvelope(chain.envelope(chain.admin, 1)),
+					store.appendEnvelope(chain.envelope(second, 1, 7)),
+					store.appendEnvelope(stranger.envelope(stranger.admin, 1)),
+					store.appendEnvelope(chain.envelope(chain.admin, 2)),
+					store.appendEnvelope(chain.envelope(chain.admin, 4)),
+					store.appendEnvelope(chain.envelope(second, 1))
+				]);
+				expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : 'rejected'))).toEqual([
+					{ status: 'stored', seq: 1 },
+					{ status: 'duplicate', seq: 1 },
+					{ status: 'bad_counter', expected: 2 },
+					{ status: 'stale_epoch', epoch: 0 },
+					'rejected', // unknown vault: only this one fails
+					{ status: 'stored', seq: 2 },
+					{ status: 'bad_counter', expected: 3 },
+					{ status: 'stored', seq: 3 }
+				]);
+				expect((await store.envelopes(chain.vault, 0, 10)).map((e) => [e.seq, e.envelope.author, e.envelope.counter])).toEqual([
+					[1, chain.admin, 1],
+					[2, chain.admin, 2],
+					[3, second, 1]
+				]);
+				expect(await store.usage(chain.vault)).toBe(3 * 64);
+			});
+
+			it('refuses an envelope that would take the vault past `quotaBytes`, counting those in flight', async () => {
+				const { chain } = await createVault();
+				const results = await Promise.all([1, 2, 3].map((counter) => store.appendEnvelope(chain.envelope(chain.admin, counter, 0, 100), 250)));
+				expect(results).toEqual([{ status: 'stored', seq: 1 }, { status: 'stored', seq: 2 }, { status: 'quota' }]);
+				expect(await store.usage(chain.vault)).toBe(200);
+				// Up to the quota exactly is allowed; without a quota there is no limit.
+				expect(await store.appendEnvelope(chain.envelope(chain.admin, 3, 0, 50), 250)).toEqual({ status: 'stored', seq: 3 });
+				expect(await store.appendEnvelope(chain.envelope(chain.admin, 4, 0, 1), 250)).toEqual({ status: 'quota' });
+				expect(await store.appendEnvelope(chain.envelope(chain.admin, 4, 0, 1))).toEqual({ status: 'stored', seq: 4 });
+				// A snapshot frees what it covers.
+				await store.putSnapshot(chain.snapshot(4, 0, 10));
+				expect(await store.appendEnvelope(chain.envelope(chain.admin, 5, 0, 100), 250)).toEqual({ status: 'stored', seq: 5 });
+			});
+
+			it('finishes appends in flight before closing, and they are there after reopening', async () => {
+				const { chain } = await createVault();
+				const pending = [1, 2, 3].map((counter) => store.appendEnvelope(chain.envelope(chain.admin, counter)));
+				await store.close();
+				expect(await Promise.all(pending)).toEqual([1, 2, 3].map((seq) => ({ status: 'stored', seq })));
+				const reopened = await open();
+				expect(await reopened.head(chain.vault)).toBe(3);
+			});
 		});
 
 		describe('snapshots', () => {

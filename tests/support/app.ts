@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 export interface Person {
@@ -71,10 +71,17 @@ export const SECTION_TITLES: Record<string, string> = {
  * Goes to a page of the unlocked app the way a user does, by its links: a full page load
  * would lock the record (keys live only in the page's memory).
  */
-export async function navigate(page: Page, where: 'home' | 'activity' | 'settings' | keyof typeof SECTION_TITLES) {
+export async function navigate(
+	page: Page,
+	where: 'home' | 'activity' | 'settings' | 'devices' | keyof typeof SECTION_TITLES
+) {
 	const nav = page.getByRole('navigation', { name: 'Main' });
 	if (where === 'activity') return nav.getByRole('link', { name: 'Activity' }).click();
 	if (where === 'settings') return nav.getByRole('link', { name: 'Settings' }).click();
+	if (where === 'devices') {
+		await nav.getByRole('link', { name: 'Devices' }).click();
+		return page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
+	}
 	await nav.getByRole('link', { name: 'My record' }).click();
 	if (where === 'home') return page.getByTestId('card-allergies').waitFor();
 	// The list of every section closes the home page (a card may link to the same page).
@@ -99,4 +106,43 @@ export async function addEntry(
 	}
 	await page.getByRole('button', { name: 'Add', exact: true }).click();
 	await page.getByTestId(`entry-${section}`).filter({ hasText: Object.values(fields)[0] }).waitFor();
+}
+
+/** The header's sync state (`data-state`: synced, offline, sending, catching-up, connecting, error). */
+export function syncState(page: Page): Promise<string | null> {
+	return page.getByTestId('sync-status').getAttribute('data-state');
+}
+
+/** Waits until the header says the record is synced. */
+export async function waitSynced(page: Page, timeout = 20_000): Promise<void> {
+	await expect.poll(() => syncState(page), { timeout }).toBe('synced');
+}
+
+/** On an unlocked device: Devices, then "Add a device"; resolves with the QR image. */
+export async function showInvitation(page: Page): Promise<Locator> {
+	await navigate(page, 'devices');
+	await page.getByRole('button', { name: 'Add a device' }).click();
+	const qr = page.getByTestId('invite-qr');
+	const error = page.getByTestId('invite-error');
+	await qr.or(error).waitFor();
+	if (await error.isVisible()) throw new Error(`no invitation: ${await error.innerText()}`);
+	return qr;
+}
+
+/**
+ * On a new device that holds an invitation ("Set up this device"): names the device, sets its
+ * passphrase, joins, and waits for the record's home page.
+ */
+export async function joinDevice(page: Page, device: { name: string; passphrase: string }): Promise<void> {
+	await fillJoin(page, device);
+	await page.getByTestId('card-allergies').waitFor({ timeout: 45_000 });
+}
+
+/** Fills "Set up this device" and presses Join, without waiting for the outcome. */
+export async function fillJoin(page: Page, device: { name: string; passphrase: string }): Promise<void> {
+	await page.getByRole('heading', { level: 1, name: 'Set up this device' }).waitFor();
+	await page.getByLabel('Name of this device', { exact: true }).fill(device.name);
+	await page.getByLabel('New passphrase', { exact: true }).fill(device.passphrase);
+	await page.getByLabel('Confirmation', { exact: true }).fill(device.passphrase);
+	await page.getByRole('button', { name: 'Join', exact: true }).click();
 }

@@ -34,19 +34,66 @@ export interface RelayProcess {
  * Starts the real relay (`tsx relay/main.ts`) on a random port with a temporary data folder,
  * serving the production build unless `env` says otherwise, and resolves once it listens.
  */
-export function startRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
-	return spawnRelay(env, mkdtempSync(join(tmpdir(), 'carnet-relay-')));
+export async function startRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
+	const dataDir = mkdtempSync(join(tmpdir(), 'carnet-relay-'));
+	try {
+		return await spawnRelay(env, dataDir);
+	} catch (error) {
+		rmSync(dataDir, { recursive: true, force: true });
+		throw error;
+	}
 }
 
 async function spawnRelay(env: Record<string, string>, dataDir: string): Promise<RelayProcess> {
-	const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
-		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
+	const server = await startServer('relay/main.ts', { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env });
+	const relay: RelayProcess = {
+		url: server.url,
+		dataDir,
+		process: server.process,
+		output: server.output,
+		async stop() {
+			await server.kill('SIGTERM');
+			rmSync(dataDir, { recursive: true, force: true });
+		},
+		crash: () => server.kill('SIGKILL'),
+		async restart() {
+			await relay.crash();
+			return spawnRelay(env, dataDir);
+		}
+	};
+	return relay;
+}
+
+/** A Node process running one of our TypeScript entry points, listening on a URL. */
+export interface ServerProcess {
+	url: string;
+	process: ChildProcess;
+	/** Everything the process wrote to stdout and stderr so far. */
+	output(): string;
+	/** Sends `signal` unless the process has exited, and resolves once it has. */
+	kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Runs `script` (through tsx) with `env` added to ours, and resolves with the URL once it logs
+ * a line holding `"url":"…"`. A process that does not get there within 20 s is killed.
+ */
+export async function startServer(script: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+	const child = spawn(process.execPath, ['--import', 'tsx', script], {
+		env: { ...process.env, ...env },
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
 	let log = '';
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const kill = async (signal: NodeJS.Signals) => {
+		if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+		await exited;
+	};
 	const url = await new Promise<string>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`relay did not start:\n${log}`)), 20_000);
+		const timer = setTimeout(() => {
+			reject(new Error(`${script} did not start:\n${log}`));
+			void kill('SIGKILL');
+		}, 20_000);
 		child.stdout!.on('data', (chunk: Buffer) => {
 			log += chunk.toString();
 			const match = /"url":"([^"]+)"/.exec(log);
@@ -56,28 +103,12 @@ async function spawnRelay(env: Record<string, string>, dataDir: string): Promise
 			}
 		});
 		child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-		child.on('exit', (code) => reject(new Error(`relay exited with ${code}:\n${log}`)));
+		child.on('exit', (code) => {
+			clearTimeout(timer);
+			reject(new Error(`${script} exited with ${code}:\n${log}`));
+		});
 	});
-	const kill = async (signal: NodeJS.Signals) => {
-		if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-		await exited;
-	};
-	const relay: RelayProcess = {
-		url,
-		dataDir,
-		process: child,
-		output: () => log,
-		async stop() {
-			await kill('SIGTERM');
-			rmSync(dataDir, { recursive: true, force: true });
-		},
-		crash: () => kill('SIGKILL'),
-		async restart() {
-			await relay.crash();
-			return spawnRelay(env, dataDir);
-		}
-	};
-	return relay;
+	return { url, process: child, output: () => log, kill };
 }
 
 /** The raw bytes of a running relay's SQLite files (database, WAL, shared memory), to search them for plaintext. */
@@ -85,9 +116,12 @@ export function databaseBytes(relay: RelayProcess): Buffer {
 	return Buffer.concat(['carnet.sqlite', 'carnet.sqlite-wal', 'carnet.sqlite-shm'].map((name) => readFileSync(join(relay.dataDir, name))));
 }
 
-/** Launches Debian's chromium headless with a fresh profile. */
-export function launchBrowser(): Promise<Browser> {
-	return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+/**
+ * Launches Debian's chromium headless with a fresh profile. `extraArgs` are added after the
+ * usual flags (e.g. a fake camera playing a file: see tests/support/qr.ts).
+ */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+	return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /**

@@ -117,12 +117,12 @@ export class TestRecord {
 		return { type: 'rotate', vault: this.id, op: rotation.op, lockboxes: rotation.lockboxes, history: rotation.history };
 	}
 
-	/** `author`'s next envelope carrying `text`, at the current epoch unless told. */
-	envelope(author: Member, text: string, options: { counter?: number; epoch?: number } = {}): Envelope {
+	/** `author`'s next envelope carrying `changes` (text is UTF-8 encoded), at the current epoch unless told. */
+	envelope(author: Member, changes: string | Uint8Array, options: { counter?: number; epoch?: number } = {}): Envelope {
 		const counter = options.counter ?? (this.counters.get(author.id) ?? 0) + 1;
 		this.counters.set(author.id, Math.max(counter, this.counters.get(author.id) ?? 0));
 		const epoch = options.epoch ?? this.state.epoch;
-		return sealEnvelope({ vault: this.id, epoch, key: this.keys.get(epoch)!, author: author.sign, counter, changes: utf8Encode(text) });
+		return sealEnvelope({ vault: this.id, epoch, key: this.keys.get(epoch)!, author: author.sign, counter, changes: typeof changes === 'string' ? utf8Encode(changes) : changes });
 	}
 
 	/** A snapshot by `author` holding `text`, covering envelopes up to `coversSeq`. */
@@ -162,6 +162,8 @@ export class SyncClient {
 	readonly offProtocol: string[] = [];
 	/** The close code, once the relay closed the socket. */
 	closeCode?: number;
+	/** When set, frames without a request id go to it instead of waiting for `next` (a benchmark's subscriber). */
+	onPush?: (frame: RelayFrame) => void;
 
 	private constructor(
 		readonly ws: WebSocket,
@@ -262,6 +264,7 @@ export class SyncClient {
 			waiter.resolve(frame);
 			return;
 		}
+		if (this.onPush) return this.onPush(frame);
 		const watcher = this.watchers.findIndex((w) => w.match(frame));
 		if (watcher >= 0) this.watchers.splice(watcher, 1)[0].resolve(frame);
 		else this.inbox.push(frame);

@@ -15,6 +15,7 @@ import {
 	SECTIONS
 } from '../../src/lib/core/record';
 import * as clientErrors from '../../src/lib/client/errors';
+import { ERROR_CODES } from '../../src/lib/core/protocol';
 import { interpolate } from '../../src/lib/ui/i18n/index.svelte';
 import { estimateStrength, STRENGTH_LEVELS } from '../../src/lib/ui/passphrase-strength';
 
@@ -45,10 +46,23 @@ function clientErrorCodes(): string[] {
 		if (typeof value !== 'function' || value === clientErrors.CarnetError) continue;
 		if (!(value.prototype instanceof clientErrors.CarnetError)) continue;
 		const error = new (value as new (...args: unknown[]) => clientErrors.CarnetError)([]);
-		codes.push(error.code);
+		// Classes that take their code as an argument (RelayError, IntegrityError) are covered
+		// by the lists of codes below.
+		if (typeof error.code === 'string' && error.code !== '') codes.push(error.code);
 	}
 	return codes;
 }
+
+/** Codes the client hands through from the relay (`RelayError`) or its integrity checks (`IntegrityError`). */
+const PASSED_THROUGH_CODES = [
+	...ERROR_CODES,
+	'bad_membership',
+	'bad_lockbox',
+	'corrupt_envelope',
+	'corrupt_snapshot',
+	'forbidden_author',
+	'no_key'
+];
 
 /** Literal keys passed to t('...') in the UI's sources. */
 function literalKeysInSources(): string[] {
@@ -96,6 +110,11 @@ describe('i18n catalogues', () => {
 		const codes = clientErrorCodes();
 		expect(codes.length).toBeGreaterThan(5);
 		const missing = codes.map((code) => `error.${code}`).filter((key) => !(key in en) || !(key in fr));
+		expect(missing).toEqual([]);
+	});
+
+	it('translate every relay error code and integrity failure the client passes on', () => {
+		const missing = PASSED_THROUGH_CODES.map((code) => `error.${code}`).filter((key) => !(key in en) || !(key in fr));
 		expect(missing).toEqual([]);
 	});
 

@@ -24,6 +24,7 @@ import {
 	type RecordContext,
 	type RecordDoc
 } from '../../src/lib/core/record';
+import { storedText } from '../../src/lib/core/record/layout';
 
 // Noon UTC: the same calendar day in every time zone the tests may run in.
 const NOW = new Date('2026-11-26T12:00:00Z');
@@ -503,7 +504,7 @@ describe('views', () => {
 		let [doc, id] = add(newRecord(), 'allergies', { substance: 'Arachide' });
 		const [good] = add(doc, 'allergies', { substance: 'Latex' });
 		doc = good;
-		const stored = JSON.parse(doc.sections.allergies[id[0]][id].val);
+		const stored = JSON.parse(storedText(doc.sections.allergies[id[0]][id])!);
 		const ids = ['B', 'C', 'D', 'E', 'F'].map((c) => c.repeat(22));
 		doc = change(doc, (d) => {
 			const put = (key: string, value: unknown) => {
@@ -531,6 +532,31 @@ describe('views', () => {
 		expect(recordView(doc, NOW).unreadable).toBe(6);
 	});
 
+	it('reads entries stored as bytes or as ImmutableStrings, and only UTF-8 JSON', () => {
+		let [doc, id] = add(newRecord(), 'allergies', { substance: 'Arachide' });
+		const bytes = doc.sections.allergies[id[0]][id];
+		// Entries and activity lines are written as UTF-8 bytes (layout.ts).
+		expect(bytes).toBeInstanceOf(Uint8Array);
+		const text = storedText(bytes)!;
+		const ids = ['G', 'H', 'I', 'J'].map((c) => c.repeat(22));
+		doc = change(doc, (d) => {
+			const bucket = (key: string) => d.sections.allergies[key[0]] as Record<string, unknown>;
+			// As records written before entries became bytes hold them: readable, editable, removable.
+			bucket(ids[0])[ids[0]] = new Automerge.ImmutableString(text.replace('Arachide', 'Latex'));
+			bucket(ids[1])[ids[1]] = Uint8Array.of(0x7b, 0xff, 0x7d);
+			bucket(ids[2])[ids[2]] = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]);
+			bucket(ids[3])[ids[3]] = new TextEncoder().encode(text.replace('Arachide', 'Pollen'));
+		});
+		const view = recordView(doc, NOW);
+		expect(view.sections.allergies.map((a) => a.substance).sort()).toEqual(['Arachide', 'Latex', 'Pollen']);
+		expect(view.unreadable).toBe(2);
+		doc = change(doc, (d) => editEntry(d, 'allergies', ids[0], { substance: 'Latex naturel' }, later(1)));
+		expect(doc.sections.allergies[ids[0][0]][ids[0]]).toBeInstanceOf(Uint8Array);
+		expect(recordView(doc, NOW).sections.allergies.find((a) => a.id === ids[0])?.substance).toBe('Latex naturel');
+		doc = change(doc, (d) => removeEntry(d, 'allergies', ids[1], later(2)));
+		expect(recordView(doc, NOW).unreadable).toBe(1);
+	});
+
 	it('reads a document that holds no record as empty', () => {
 		const view = recordView(Automerge.init<RecordDoc>(), NOW);
 		expect(view.identity).toBeNull();
@@ -542,13 +568,48 @@ describe('views', () => {
 		);
 	});
 
-	it('returns fresh arrays but shares frozen entries between views', () => {
+	it('shares frozen arrays and entries between views of the same document', () => {
 		const [doc] = add(newRecord(), 'visits', { date: '2026-01-01', professional: 'Dr Martin' });
 		const a = recordView(doc, NOW);
 		const b = recordView(doc, NOW);
-		expect(a.sections.visits).not.toBe(b.sections.visits);
+		expect(a.sections.visits).toBe(b.sections.visits);
 		expect(a.sections.visits[0]).toBe(b.sections.visits[0]);
-		expect(Object.isFrozen(a.sections.visits[0])).toBe(true);
+		for (const shared of [a, a.sections, a.sections.visits, a.sections.visits[0], a.summary, a.summary.allergies, a.activity, a.activity[0]]) {
+			expect(Object.isFrozen(shared)).toBe(true);
+		}
+		expect(() => (a.sections.visits as unknown[]).push({})).toThrow();
+	});
+
+	it('can still be read once its document is freed', () => {
+		const [doc] = add(newRecord(), 'visits', { date: '2026-01-01', professional: 'Dr Martin' });
+		const view = recordView(doc, NOW);
+		// A copy that shares no object with `doc`, freed before its view is read (a record
+		// closed under a view the UI still held).
+		const copy = fork(doc);
+		const unread = recordView(copy, NOW);
+		Automerge.free(copy);
+		expect(JSON.stringify(unread)).toBe(JSON.stringify(view));
+	});
+
+	it('rebuilds only what a change touched, and reflects it', () => {
+		let doc = newRecord();
+		let visit: string;
+		[doc, visit] = add(doc, 'visits', { date: '2026-01-01', professional: 'Dr Martin' });
+		[doc] = add(doc, 'allergies', { substance: 'Latex', criticality: 'low' });
+		const before = recordView(doc, NOW);
+		void before.summary.allergies;
+		const [edited] = add(doc, 'allergies', { substance: 'Arachide', criticality: 'high' }, later(1));
+		const after = recordView(edited, NOW);
+		expect(after.sections.visits).toBe(before.sections.visits);
+		expect(after.summary.contacts).toBe(before.summary.contacts);
+		expect(after.sections.allergies).not.toBe(before.sections.allergies);
+		expect(after.summary.allergies.map((a) => a.substance)).toEqual(['Arachide', 'Latex']);
+		expect(after.activity[0]).toMatchObject({ action: 'add', summary: 'Arachide' });
+		// The earlier view still shows the earlier document.
+		expect(before.summary.allergies.map((a) => a.substance)).toEqual(['Latex']);
+		const removed = change(edited, (d) => removeEntry(d, 'visits', visit, later(2)));
+		expect(recordView(removed, NOW).sections.visits).toEqual([]);
+		expect(recordView(edited, NOW).sections.visits).toHaveLength(1);
 	});
 });
 

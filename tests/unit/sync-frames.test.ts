@@ -58,7 +58,8 @@ beforeAll(async () => {
 		{ type: 'pull', id: 10, vault, since: 0 },
 		{ type: 'pull', id: 11, vault, since: 3, limit: 50 },
 		{ type: 'snapshot', id: 12, snapshot },
-		{ type: 'subscribe', id: 13, vault }
+		{ type: 'subscribe', id: 13, vault },
+		{ type: 'seen', id: 14, vault }
 	];
 	relay = [
 		{ type: 'challenge', nonce },
@@ -73,7 +74,8 @@ beforeAll(async () => {
 		{ type: 'batch', id: 10, snapshot, envelopes: [{ seq: 2, envelope }], head: 2 },
 		{ type: 'batch', id: 11, envelopes: [], head: 0 },
 		{ type: 'envelope', seq: 3, envelope },
-		{ type: 'revoked', vault }
+		{ type: 'revoked', vault },
+		{ type: 'seen', id: 14, vault, members: [{ member: created.ops[0].member.id, at: now.toISOString() }] }
 	];
 });
 

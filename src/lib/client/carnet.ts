@@ -6,8 +6,14 @@
  *   passphrase --Argon2id--> wrapping key --AEAD--> device Ed25519 + X25519 private keys
  *   device X25519 key --sealed box (lockbox)--> vault key (one per record, per epoch)
  *   recovery phrase --BIP39--> recovery X25519 key --lockbox--> the same vault keys
- *   vault key --crypto_kdf--> name key, data key (chunks), meta key (record name)
+ *   local key --crypto_kdf--> name key, data key (chunks), meta key (record name), sync key
+ *
+ * The key in a record's local lockboxes is the device's LOCAL key for that record: it
+ * encrypts what the device stores and never leaves it. The keys that encrypt what goes to the
+ * relay (one per epoch, rotated when a device is removed) are the sync engine's, kept in the
+ * record's encrypted sync state (sync/store.ts), so a rotation re-encrypts nothing on disk.
  */
+import type * as Automerge from '@automerge/automerge';
 import type { IDBPDatabase } from 'idb';
 import {
 	constantTimeEqual,
@@ -16,18 +22,26 @@ import {
 	isValidRecoveryPhrase,
 	newKdfParams,
 	newRecoveryPhrase,
+	randomBytes,
 	ready,
 	recoveryKeys,
 	toBase64url
 } from '../core/crypto';
-import { RecordValidationError, validate } from '../core/record';
+import { VAULT_KEY_BYTES } from '../core/protocol';
+import { checkDeviceName, RecordValidationError, setDeviceName, validate, type RecordDoc } from '../core/record';
+import { memberId, parseInviteLink, type Invite } from '../core/sync';
 import { DEVICE_KEY, openCarnetDb, type CarnetDB, type DeviceEntry, type VaultEntry } from './db';
 import {
+	CarnetError,
 	DeviceExistsError,
+	IntegrityError,
+	InvalidLinkError,
 	InvalidPassphraseError,
 	InvalidPhraseError,
+	InviteExpiredError,
 	LockedError,
 	NoDeviceError,
+	OfflineError,
 	UnknownRecordError,
 	WrongPassphraseError,
 	WrongRecoveryPhraseError
@@ -43,9 +57,15 @@ import {
 	wipeDeviceKeys,
 	wrapDevice,
 	type DeviceKeys,
+	type RecoveryRef,
 	type VaultMeta
 } from './keyring';
 import { displayNameOf, OpenRecord, type RecordHandle } from './record-handle';
+import type { Identity } from './sync/chain';
+import { Engine, type EngineOptions, type MemberInfo, type SessionPort, type SyncEngine, type SyncStatus } from './sync/engine';
+import { authInvites, joinedState, joinVaults, recoveryOf, retireDevice, type Grant, type Joined } from './sync/enrol';
+import { RelaySocket, syncUrl, type WebSocketConstructor } from './sync/socket';
+import { SyncStore, type SyncState } from './sync/store';
 
 /** Options of `Carnet.open`. */
 export interface CarnetOpenOptions {
@@ -53,6 +73,13 @@ export interface CarnetOpenOptions {
 	dbName?: string;
 	/** The IndexedDB factory; default the global `indexedDB`. Node tests pass fake-indexeddb's. */
 	indexedDB?: IDBFactory;
+	/**
+	 * The relay, as an http(s) origin or a ws(s) URL (`/sync` is added to a bare origin).
+	 * Default: the origin that served the page in a browser; none in Node (no sync).
+	 */
+	relayUrl?: string;
+	/** The WebSocket class; default the global one. Node tests pass `ws`. */
+	WebSocket?: WebSocketConstructor;
 }
 
 /** What onboarding gives `create`. */
@@ -76,6 +103,14 @@ export interface CreateResult {
 	recoveryPhrase: string;
 }
 
+/** Told of a record's sync status as it changes (SyncEngine.subscribe). */
+export type StatusListener = (vaultId: string, status: SyncStatus) => void;
+
+/** What `join` and `restore` give: the new device's session, its records already received. */
+export interface JoinResult {
+	session: Session;
+}
+
 /** The author string of a device, as record operations store it. */
 export function authorOf(deviceId: string): string {
 	return `device:${deviceId.slice(0, 16)}`;
@@ -84,9 +119,11 @@ export function authorOf(deviceId: string): string {
 /** The device: its encrypted store, before any key is known. */
 export class Carnet {
 	readonly #db: IDBPDatabase<CarnetDB>;
+	readonly #relay: EngineOptions;
 
-	private constructor(db: IDBPDatabase<CarnetDB>) {
+	private constructor(db: IDBPDatabase<CarnetDB>, relay: EngineOptions) {
 		this.#db = db;
+		this.#relay = relay;
 	}
 
 	/**
@@ -97,7 +134,7 @@ export class Carnet {
 		const factory = options.indexedDB ?? globalThis.indexedDB;
 		if (!factory) throw new Error('IndexedDB is not available');
 		const [db] = await Promise.all([openCarnetDb(factory, options.dbName), ready()]);
-		return new Carnet(db);
+		return new Carnet(db, relayOptions(options));
 	}
 
 	/** False until onboarding (`create`) has stored this device's keys. */
@@ -121,18 +158,21 @@ export class Carnet {
 		const recoveryPhrase = newRecoveryPhrase();
 		const recovery = recoveryKeys(recoveryPhrase);
 		const recoveryPublicKey = recovery.box.publicKey;
-		// Only the public half of the recovery key is needed on the device.
+		// Only the public halves of the recovery key are needed on the device.
 		recovery.box.privateKey.fill(0);
 		recovery.sign.privateKey.fill(0);
 
 		const device = newDeviceKeys();
 		const kdf = newKdfParams();
 		const wrappingKey = deriveKey(passphrase, kdf);
-		const deviceEntry = wrapDevice(device, wrappingKey, kdf, toBase64url(recoveryPublicKey));
+		const deviceEntry = wrapDevice(device, wrappingKey, kdf, {
+			recoveryRecipient: toBase64url(recoveryPublicKey),
+			recoveryId: memberId(recovery.sign.publicKey)
+		});
 		wrappingKey.fill(0);
 
 		const { vaultId, vaultKey } = newVault();
-		const session = internals.newSession(this.#db, device, deviceEntry.recoveryRecipient);
+		const session = internals.newSession(this.#db, device, deviceEntry, this.#relay);
 		let record: OpenRecord | undefined;
 		try {
 			// Chunks first, then the entries that point at them in one transaction: a crash in
@@ -161,6 +201,7 @@ export class Carnet {
 			vaultKey.fill(0);
 			throw e;
 		}
+		internals.start(session);
 		return { session, recoveryPhrase };
 	}
 
@@ -173,17 +214,22 @@ export class Carnet {
 		if (!entry) throw new NoDeviceError();
 		const keys = unwrapDevice(entry, String(passphrase));
 		if (!keys) throw new WrongPassphraseError();
-		const session = internals.newSession(this.#db, keys, entry.recoveryRecipient);
+		const session = internals.newSession(this.#db, keys, entry, this.#relay);
 		await internals.load(session);
+		internals.start(session);
 		return session;
 	}
 
 	/**
 	 * Re-keys this device from the recovery phrase when the passphrase is lost: opens each
 	 * record's recovery lockbox, creates NEW device keys wrapped under `newPassphrase`, and
-	 * replaces this device's lockboxes, all in one transaction. Throws InvalidPhraseError for
-	 * a phrase that is not 24 valid words, WrongRecoveryPhraseError for a valid phrase that
-	 * opens none of the records here.
+	 * replaces this device's lockboxes, all in one transaction. Then, if the relay answers,
+	 * enrols the new device key in each record shared there (an `add` op signed by the
+	 * recovery key, the device's own lockbox) and removes the old one, whose key went with
+	 * the passphrase. Offline, the records stay readable here and stop syncing (`not_member`)
+	 * until a recover done online. Throws InvalidPhraseError for a phrase that is not 24
+	 * valid words, WrongRecoveryPhraseError for a valid phrase that opens none of the records
+	 * here.
 	 */
 	async recover(phrase: string, newPassphrase: string): Promise<Session> {
 		if (typeof phrase !== 'string' || !isValidRecoveryPhrase(phrase)) throw new InvalidPhraseError();
@@ -194,27 +240,29 @@ export class Carnet {
 		]);
 		if (!entry) throw new NoDeviceError();
 
-		const recovery = recoveryKeys(phrase);
-		recovery.sign.privateKey.fill(0);
-		const recoveryRecipient = toBase64url(recovery.box.publicKey);
-		const opened: { vault: VaultEntry; epoch: number; vaultKey: Uint8Array }[] = [];
+		const keys = recoveryKeys(phrase);
+		const recovery: Identity = { id: memberId(keys.sign.publicKey), ...keys };
 		try {
-			for (const vault of vaults) {
-				const box = openLockbox(
-					{ ...vault, lockboxes: vault.lockboxes.filter((l) => l.kind === 'recovery') },
-					recovery.box
-				);
-				if (box) opened.push({ vault, ...box });
-			}
+			return await this.#recover(recovery, entry, vaults, newPassphrase);
 		} finally {
+			recovery.sign.privateKey.fill(0);
 			recovery.box.privateKey.fill(0);
+		}
+	}
+
+	async #recover(recovery: Identity, entry: DeviceEntry, vaults: VaultEntry[], newPassphrase: string): Promise<Session> {
+		const recoveryRef: RecoveryRef = { recoveryRecipient: toBase64url(recovery.box.publicKey), recoveryId: recovery.id };
+		const opened: { vault: VaultEntry; epoch: number; vaultKey: Uint8Array }[] = [];
+		for (const vault of vaults) {
+			const box = openLockbox({ ...vault, lockboxes: vault.lockboxes.filter((l) => l.kind === 'recovery') }, recovery.box);
+			if (box) opened.push({ vault, ...box });
 		}
 		if (opened.length === 0) throw new WrongRecoveryPhraseError();
 
 		const device = newDeviceKeys();
 		const kdf = newKdfParams();
 		const wrappingKey = deriveKey(newPassphrase, kdf);
-		const deviceEntry = wrapDevice(device, wrappingKey, kdf, recoveryRecipient);
+		const deviceEntry = wrapDevice(device, wrappingKey, kdf, recoveryRef);
 		wrappingKey.fill(0);
 		const oldRecipient = toBase64url(entry.boxPublicKey);
 		const updated = opened.map(({ vault, epoch, vaultKey }) => ({
@@ -241,9 +289,131 @@ export class Carnet {
 		]);
 		for (const o of opened) o.vaultKey.fill(0);
 
-		const session = internals.newSession(this.#db, device, recoveryRecipient);
+		const session = internals.newSession(this.#db, device, deviceEntry, this.#relay);
 		await internals.load(session);
+		try {
+			await this.#enrolRecovered(session, recovery, entry.deviceId);
+		} catch (e) {
+			// Offline or refused: the records stay readable here; the engine reports why they do not sync.
+			if (!(e instanceof CarnetError)) throw e;
+		}
+		internals.start(session);
 		return session;
+	}
+
+	/** Enrols the session's new device key in every record shared on the relay, and retires `oldDevice`. */
+	async #enrolRecovered(session: Session, recovery: Identity, oldDevice: string): Promise<void> {
+		const shared = new Set(session.records().map((r) => r.vaultId));
+		await withSocket(this.#relay, async (socket) => {
+			await socket.auth(internals.device(session).sign);
+			const listed = await socket.auth(recovery.sign);
+			const grants = listed.filter((vaultId) => shared.has(vaultId)).map((vaultId): Grant => ({ vaultId, signer: recovery }));
+			for (const joined of await joinVaults(socket, internals.device(session), grants)) {
+				await retireDevice(socket, joined, recovery, oldDevice);
+			}
+		});
+	}
+
+	/**
+	 * A brand-new device joins the records of an invitation `link` (scanned or pasted): it
+	 * validates the link, creates its own keys wrapped under `passphrase`, adds itself to
+	 * each record with the invitation's key, receives the records, and names itself
+	 * `deviceName` in them. `onStatus` follows the records arriving (a progress bar while
+	 * catching up). Throws InvalidLinkError, InviteExpiredError, InviteUsedError,
+	 * OfflineError, DeviceExistsError (this device is set up already: `session.acceptInvite`).
+	 */
+	async join(link: string, passphrase: string, deviceName: string, onStatus?: StatusListener): Promise<JoinResult> {
+		const parsed = parseInviteLink(link);
+		if (!parsed.ok) throw new InvalidLinkError();
+		const invite: Invite = parsed.invite;
+		if (Date.now() >= invite.expires.getTime()) throw new InviteExpiredError();
+		const relay: EngineOptions = { ...this.#relay, url: invite.relay === undefined ? this.#relay.url : syncUrl(invite.relay) };
+		return this.#enrolNew(relay, passphrase, deviceName, onStatus, (socket) => authInvites(socket, invite));
+	}
+
+	/**
+	 * A brand-new device restored from the 24 words through the relay: the recovery key lists
+	 * its records, adds this device's new keys (wrapped under `passphrase`) to each, and the
+	 * records are received (`onStatus` follows them). Throws InvalidPhraseError,
+	 * WrongRecoveryPhraseError (no record on the relay has this key), OfflineError,
+	 * DeviceExistsError.
+	 */
+	async restore(phrase: string, passphrase: string, deviceName: string, onStatus?: StatusListener): Promise<JoinResult> {
+		if (typeof phrase !== 'string' || !isValidRecoveryPhrase(phrase)) throw new InvalidPhraseError();
+		const keys = recoveryKeys(phrase);
+		const recovery: Identity = { id: memberId(keys.sign.publicKey), ...keys };
+		try {
+			return await this.#enrolNew(this.#relay, passphrase, deviceName, onStatus, async (socket) => {
+				const vaults = await socket.auth(recovery.sign);
+				if (vaults.length === 0) throw new WrongRecoveryPhraseError();
+				return vaults.map((vaultId) => ({ vaultId, signer: recovery }));
+			});
+		} finally {
+			recovery.sign.privateKey.fill(0);
+			recovery.box.privateKey.fill(0);
+		}
+	}
+
+	/**
+	 * Creates this device with new keys, has `grantsOf` say who adds it to which records,
+	 * adds it, then stores the device and its records in one transaction (a crash before it
+	 * leaves the relay with an unused member, removable from the device list, and this
+	 * device blank). The session returned holds the records received.
+	 */
+	async #enrolNew(
+		relay: EngineOptions,
+		passphrase: string,
+		deviceName: string,
+		onStatus: StatusListener | undefined,
+		grantsOf: (socket: RelaySocket) => Promise<Grant[]>
+	): Promise<JoinResult> {
+		if (typeof passphrase !== 'string' || passphrase.length === 0) throw new InvalidPassphraseError();
+		checkDeviceName(deviceName);
+		if (await this.hasDevice()) throw new DeviceExistsError();
+		const device = newDeviceKeys();
+		let joined: Joined[];
+		try {
+			joined = await withSocket(relay, async (socket) => {
+				await socket.auth(device.sign);
+				return joinVaults(socket, identityOf(device), await grantsOf(socket));
+			});
+		} catch (e) {
+			wipeDeviceKeys(device);
+			throw e;
+		}
+		const recovery = joined.length === 0 ? undefined : recoveryOf(joined[0].chain);
+		if (recovery === undefined) {
+			wipeDeviceKeys(device);
+			throw new IntegrityError('bad_membership', 'the record enrols no recovery key');
+		}
+		const kdf = newKdfParams();
+		const wrappingKey = deriveKey(passphrase, kdf);
+		const deviceEntry = wrapDevice(device, wrappingKey, kdf, { recoveryRecipient: recovery.box, recoveryId: recovery.id });
+		wrappingKey.fill(0);
+		const records = joined.map((j) => {
+			const { createdAt, state } = joinedState(device.deviceId, j);
+			return joinedRecord(this.#db, j.vaultId, createdAt, state, device, fromBase64url(recovery.box));
+		});
+		const tx = this.#db.transaction(['device', 'vaults', 'sync'], 'readwrite');
+		await Promise.all([
+			tx.objectStore('device').add(deviceEntry, DEVICE_KEY),
+			...records.flatMap((r) => [tx.objectStore('vaults').put(r.entry, r.entry.vaultId), tx.objectStore('sync').put(r.state, r.entry.vaultId)]),
+			tx.done
+		]);
+		for (const r of records) r.localKey.fill(0);
+
+		const session = internals.newSession(this.#db, device, deviceEntry, relay);
+		await internals.load(session);
+		const unsubscribe = onStatus === undefined ? undefined : session.sync.subscribe(onStatus);
+		try {
+			internals.start(session);
+			for (const { vaultId } of joined) await session.sync.whenSynced(vaultId);
+			await session.renameThisDevice(deviceName);
+			for (const { vaultId } of joined) await session.sync.whenSynced(vaultId);
+		} finally {
+			unsubscribe?.();
+		}
+		return { session };
 	}
 
 	/** Closes the database connection (a page unload does this implicitly; tests simulate reloads). */
@@ -254,8 +424,12 @@ export class Carnet {
 
 /** What Carnet needs of a Session and the UI must not see (set by Session's static block). */
 interface SessionInternals {
-	newSession(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, recoveryRecipient: string): Session;
+	newSession(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, recovery: RecoveryRef, relay: EngineOptions): Session;
 	load(session: Session): Promise<void>;
+	/** Starts the session's sync engine (connects when a relay is known). */
+	start(session: Session): void;
+	/** The session's device identity, for enrolling it on the relay. */
+	device(session: Session): Identity;
 	adopt(session: Session, vaultId: string, vaultKey: Uint8Array, entry: VaultEntry, record: OpenRecord): void;
 	recordParams(session: Session, vaultId: string, vaultKey: Uint8Array): Parameters<typeof OpenRecord.create>[0];
 }
@@ -268,7 +442,9 @@ export class Session {
 	readonly #db: IDBPDatabase<CarnetDB>;
 	#device: DeviceKeys | undefined;
 	readonly #recoveryRecipient: string;
+	readonly #recoveryId: string | undefined;
 	readonly #author: string;
+	readonly #engine: Engine;
 	#vaultKeys = new Map<string, Uint8Array>();
 	#metas = new Map<string, VaultMeta>();
 	#open = new Map<string, Promise<OpenRecord>>();
@@ -277,19 +453,32 @@ export class Session {
 	static {
 		// Module-private access: only Carnet creates sessions and feeds them keys.
 		internals = {
-			newSession: (db, device, recoveryRecipient) => new Session(db, device, recoveryRecipient),
+			newSession: (db, device, recovery, relay) => new Session(db, device, recovery, relay),
 			load: (session) => session.#load(),
+			start: (session) => session.#engine.start(),
+			device: (session) => identityOf(session.#requireDevice()),
 			adopt: (session, vaultId, vaultKey, entry, record) => session.#adopt(vaultId, vaultKey, entry, record),
 			recordParams: (session, vaultId, vaultKey) => session.#recordParams(vaultId, vaultKey)
 		};
 	}
 
-	private constructor(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, recoveryRecipient: string) {
+	private constructor(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, recovery: RecoveryRef, relay: EngineOptions) {
 		this.#db = db;
 		this.#device = device;
 		this.deviceId = device.deviceId;
 		this.#author = authorOf(device.deviceId);
-		this.#recoveryRecipient = recoveryRecipient;
+		this.#recoveryRecipient = recovery.recoveryRecipient;
+		this.#recoveryId = recovery.recoveryId;
+		this.#engine = new Engine(this.#port(), relay);
+	}
+
+	/**
+	 * The sync engine: every record of the session synced through the relay while unlocked
+	 * (started at unlock, create, recover, join and restore when a relay is known; stopped by
+	 * `lock`).
+	 */
+	get sync(): SyncEngine {
+		return this.#engine;
 	}
 
 	/** The author string record operations receive as ctx.author. */
@@ -329,8 +518,51 @@ export class Session {
 			vaultId,
 			vaultKey,
 			author: this.#author,
-			onNameChange: (name: string) => this.#rename(vaultId, name)
+			onNameChange: (name: string) => this.#rename(vaultId, name),
+			onLocalChange: () => this.#engine.localChange(vaultId)
 		};
+	}
+
+	// What the sync engine may do with this session: closures over its private fields.
+	#port(): SessionPort {
+		return {
+			db: this.#db,
+			device: () => identityOf(this.#requireDevice()),
+			recovery: () => ({ id: this.#recoveryId, box: this.#recoveryRecipient }),
+			vaultIds: () => this.records().map((r) => r.vaultId),
+			localKey: (vaultId) => this.#vaultKeys.get(vaultId),
+			record: async (vaultId) => {
+				try {
+					return await this.#openRecord(vaultId);
+				} catch (e) {
+					if (e instanceof UnknownRecordError) return undefined;
+					throw e;
+				}
+			},
+			adoptDocument: (vaultId, doc) => this.#adoptDocument(vaultId, doc),
+			addVault: (vaultId, createdAt, state) => this.#addVault(vaultId, createdAt, state)
+		};
+	}
+
+	// A record joined through the relay (acceptInvite, discovery): its entries, then listed.
+	async #addVault(vaultId: string, createdAt: number, state: SyncState): Promise<void> {
+		const device = this.#requireDevice();
+		const record = joinedRecord(this.#db, vaultId, createdAt, state, device, fromBase64url(this.#recoveryRecipient));
+		const tx = this.#db.transaction(['vaults', 'sync'], 'readwrite');
+		await Promise.all([tx.objectStore('vaults').put(record.entry, vaultId), tx.objectStore('sync').put(record.state, vaultId), tx.done]);
+		this.#assertUnlocked();
+		this.#vaultKeys.set(vaultId, record.localKey);
+		this.#metas.set(vaultId, { name: '', createdAt });
+	}
+
+	// The document of a joined record arrived: stored as the record, opened, named.
+	async #adoptDocument(vaultId: string, doc: Automerge.Doc<RecordDoc>): Promise<OpenRecord> {
+		const localKey = this.#vaultKeys.get(vaultId);
+		if (!localKey) throw new UnknownRecordError();
+		const record = await OpenRecord.adopt(this.#recordParams(vaultId, localKey), doc);
+		this.#open.set(vaultId, Promise.resolve(record));
+		await this.#rename(vaultId, displayNameOf(doc));
+		return record;
 	}
 
 	/** The records this device can open, oldest first (so the patient's own record leads). */
@@ -366,6 +598,7 @@ export class Session {
 			await this.#db.put('vaults', entry, vaultId);
 			this.#assertUnlocked();
 			this.#adopt(vaultId, vaultKey, entry, record);
+			this.#engine.track(vaultId);
 			return vaultId;
 		} catch (e) {
 			await record?.close();
@@ -375,7 +608,11 @@ export class Session {
 	}
 
 	/** Opens a record for reading and editing; the same handle is returned while unlocked. */
-	async open(vaultId: string): Promise<RecordHandle> {
+	open(vaultId: string): Promise<RecordHandle> {
+		return this.#openRecord(vaultId);
+	}
+
+	async #openRecord(vaultId: string): Promise<OpenRecord> {
 		this.#assertUnlocked();
 		const vaultKey = this.#vaultKeys.get(vaultId);
 		if (!vaultKey) throw new UnknownRecordError();
@@ -387,6 +624,80 @@ export class Session {
 			pending.catch(() => this.#open.delete(vaultId));
 		}
 		return pending;
+	}
+
+	/**
+	 * The record's current devices and its recovery key (invitations not shown): names from
+	 * the record, last seen from the relay when it answers.
+	 */
+	async devices(vaultId: string): Promise<MemberInfo[]> {
+		this.#assertKnown(vaultId);
+		return this.#engine.members(vaultId);
+	}
+
+	/**
+	 * One invitation, shown as one QR code, for a new device to join `vaultIds` (default: every
+	 * record of this session): valid 10 minutes, usable once. Needs the relay (OfflineError).
+	 */
+	async inviteDevice(vaultIds?: readonly string[]): Promise<{ link: string; expiresAt: Date }> {
+		this.#assertUnlocked();
+		const ids = vaultIds ?? this.records().map((r) => r.vaultId);
+		for (const id of ids) this.#assertKnown(id);
+		return this.#engine.invite(ids);
+	}
+
+	/**
+	 * Removes a device from a record and rotates the record's key: the relay refuses the
+	 * device at once, and it cannot read anything written after. Devices offline now get the
+	 * new key when they reconnect. Needs the relay (OfflineError); ForbiddenError for this
+	 * device itself or the recovery key.
+	 */
+	async removeDevice(vaultId: string, memberId: string): Promise<void> {
+		this.#assertKnown(vaultId);
+		await this.#engine.removeMember(vaultId, memberId);
+	}
+
+	/**
+	 * Names this device in every record of the session (the name travels encrypted in the
+	 * record). Throws RecordValidationError for an empty or too long name, before any write.
+	 */
+	async renameThisDevice(name: string): Promise<void> {
+		const device = this.#requireDevice();
+		const checked = checkDeviceName(name);
+		for (const vaultId of [...this.#vaultKeys.keys()]) {
+			let record: OpenRecord;
+			try {
+				record = await this.#openRecord(vaultId);
+			} catch (e) {
+				// A record joined whose document has not arrived yet gets the name with the next rename.
+				if (e instanceof UnknownRecordError) continue;
+				throw e;
+			}
+			await record.change((doc) => setDeviceName(doc, device.deviceId, checked));
+		}
+	}
+
+	/**
+	 * Adds the records of an invitation `link` to this device (one already set up: another
+	 * record of the patient's, a child's record from the other parent). Resolves with the
+	 * vault ids added, once received. Throws like `Carnet.join`.
+	 */
+	async acceptInvite(link: string): Promise<string[]> {
+		const device = this.#requireDevice();
+		const parsed = parseInviteLink(link);
+		if (!parsed.ok) throw new InvalidLinkError();
+		const invite = parsed.invite;
+		if (Date.now() >= invite.expires.getTime()) throw new InviteExpiredError();
+		const relay = this.#engine.relay;
+		if (invite.relay !== undefined && syncUrl(invite.relay) !== relay.url) throw new CarnetError('other_relay', 'the invitation is for another relay');
+		const joined = await withSocket(relay, async (socket) => {
+			await socket.auth(device.sign);
+			const grants = (await authInvites(socket, invite)).filter((grant) => !this.#vaultKeys.has(grant.vaultId));
+			return joinVaults(socket, identityOf(device), grants);
+		});
+		for (const record of joined) await this.#engine.adopt(record);
+		for (const { vaultId } of joined) await this.#engine.whenSynced(vaultId);
+		return joined.map((j) => j.vaultId);
 	}
 
 	/**
@@ -405,7 +716,7 @@ export class Session {
 
 		const kdf = newKdfParams();
 		const wrappingKey = deriveKey(newPassphrase, kdf);
-		const updated: DeviceEntry = wrapDevice(device, wrappingKey, kdf, entry.recoveryRecipient);
+		const updated: DeviceEntry = wrapDevice(device, wrappingKey, kdf, entry);
 		wrappingKey.fill(0);
 		this.#assertUnlocked();
 
@@ -430,6 +741,8 @@ export class Session {
 		const open = [...this.#open.values()];
 		this.#open.clear();
 		try {
+			// The engine first: it flushes records and writes its state before they close.
+			await this.#engine.stop();
 			await Promise.allSettled(open.map(async (p) => (await p).close()));
 		} finally {
 			for (const key of this.#vaultKeys.values()) key.fill(0);
@@ -455,6 +768,11 @@ export class Session {
 		this.#metas.set(vaultId, updated);
 	}
 
+	#assertKnown(vaultId: string): void {
+		this.#assertUnlocked();
+		if (!this.#vaultKeys.has(vaultId)) throw new UnknownRecordError();
+	}
+
 	#requireDevice(): DeviceKeys {
 		this.#assertUnlocked();
 		return this.#device as DeviceKeys;
@@ -472,4 +790,70 @@ export class Session {
 function abortQuietly(tx: { abort(): void; done: Promise<void> }): void {
 	tx.done.catch(() => {});
 	tx.abort();
+}
+
+/** Where the relay is, from `Carnet.open`'s options and, in a browser, the page's origin. */
+function relayOptions(options: CarnetOpenOptions): EngineOptions {
+	const page = typeof location === 'undefined' ? undefined : location.origin;
+	const relay = options.relayUrl ?? page;
+	const WebSocket = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+	return {
+		...(relay === undefined ? {} : { url: syncUrl(relay) }),
+		...(WebSocket === undefined ? {} : { WebSocket }),
+		...(page === undefined && options.relayUrl === undefined ? {} : { appOrigin: page ?? httpOrigin(options.relayUrl!) })
+	};
+}
+
+/** The http(s) origin of a relay URL: what invitation links point at when no page served the app. */
+function httpOrigin(relay: string): string {
+	const url = new URL(relay);
+	const protocol = url.protocol === 'wss:' ? 'https:' : url.protocol === 'ws:' ? 'http:' : url.protocol;
+	return `${protocol}//${url.host}`;
+}
+
+/** Runs `fn` on a socket of its own to the relay, closed afterwards. */
+async function withSocket<T>(relay: EngineOptions, fn: (socket: RelaySocket) => Promise<T>): Promise<T> {
+	if (relay.url === undefined || relay.WebSocket === undefined) throw new OfflineError();
+	const socket = await RelaySocket.open(relay.url, relay.WebSocket);
+	try {
+		return await fn(socket);
+	} finally {
+		socket.close();
+	}
+}
+
+/** A device's keys as the sync code names a member. */
+function identityOf(device: DeviceKeys): Identity {
+	return { id: device.deviceId, sign: device.sign, box: device.box };
+}
+
+/**
+ * The local entries of a record this device joined through the relay: a fresh LOCAL key
+ * (never sent anywhere) sealed to the device and the recovery key, the record's display
+ * metadata, and its sync state sealed under the local key.
+ */
+function joinedRecord(
+	db: IDBPDatabase<CarnetDB>,
+	vaultId: string,
+	createdAt: number,
+	state: SyncState,
+	device: DeviceKeys,
+	recoveryBox: Uint8Array
+): { entry: VaultEntry; state: Uint8Array; localKey: Uint8Array } {
+	const localKey = randomBytes(VAULT_KEY_BYTES);
+	const store = new SyncStore(db, vaultId, localKey);
+	try {
+		return {
+			entry: {
+				v: 1,
+				vaultId,
+				lockboxes: [makeLockbox(localKey, device.box.publicKey, 'device'), makeLockbox(localKey, recoveryBox, 'recovery')],
+				meta: sealMeta(vaultId, localKey, { name: '', createdAt })
+			},
+			state: store.sealState(state),
+			localKey
+		};
+	} finally {
+		store.close();
+	}
 }

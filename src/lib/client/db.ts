@@ -1,13 +1,17 @@
 /**
  * The IndexedDB schema of a Carnet device.
  *
- * Three object stores, all with out-of-line keys:
+ * Five object stores, all with out-of-line keys:
  *  - `device`  one entry (key `'device'`): public keys in clear, private keys wrapped under
  *              a passphrase-derived key.
  *  - `vaults`  one entry per record (key = vault id, 128 random bits): lockboxes and the
  *              encrypted display metadata.
  *  - `chunks`  automerge-repo storage for every vault, key = [vaultId, ...hashed key parts],
  *              value = AEAD ciphertext (see storage-adapter.ts).
+ *  - `sync`    one entry per record shared through the relay (key = vault id): its sync
+ *              state (membership chain, epoch keys, counters, cursor), encrypted (sync/store.ts).
+ *  - `outbox`  change batches sealed for the relay and not yet acknowledged, key =
+ *              [vaultId, counter], value encrypted again under the record's local key.
  *
  * Nothing here is plaintext record data, and no key names a person: ids are random, hashed
  * or public keys.
@@ -16,7 +20,7 @@ import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import type { KdfParams } from '../core/crypto';
 
 /** Bumped only with a migration in `upgrade` below. */
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 /** Default database name; tests and benchmarks use their own. */
 export const DEFAULT_DB_NAME = 'carnet';
 /** The single key of the `device` store. */
@@ -50,6 +54,12 @@ export interface DeviceEntry {
 	wrapped: Uint8Array;
 	/** base64url of the recovery box public key, so new records get a recovery lockbox too. */
 	recoveryRecipient: string;
+	/**
+	 * The recovery key's member id (base64url of its Ed25519 public key), which registering a
+	 * record on the relay enrols. Absent from devices set up before sync: those cannot register
+	 * records until `recover` (which knows the phrase) fills it in.
+	 */
+	recoveryId?: string;
 }
 
 /** One record's entry. */
@@ -61,15 +71,17 @@ export interface VaultEntry {
 	meta: Uint8Array;
 }
 
-/** idb typing of the three stores. */
+/** idb typing of the stores. */
 export interface CarnetDB extends DBSchema {
 	device: { key: string; value: DeviceEntry };
 	vaults: { key: string; value: VaultEntry };
 	chunks: { key: string[]; value: Uint8Array };
+	sync: { key: string; value: Uint8Array };
+	outbox: { key: [string, number]; value: Uint8Array };
 }
 
 /** Store names, kept in one place because transactions list them. */
-export const STORES = ['device', 'vaults', 'chunks'] as const;
+export const STORES = ['device', 'vaults', 'chunks', 'sync', 'outbox'] as const;
 
 /**
  * Opens (creating or upgrading) the Carnet database on the given factory. We call
@@ -87,6 +99,11 @@ export async function openCarnetDb(
 			db.createObjectStore('device');
 			db.createObjectStore('vaults');
 			db.createObjectStore('chunks');
+		}
+		if (event.oldVersion < 2) {
+			// Sync through the relay: records already on the device register on the first connection.
+			db.createObjectStore('sync');
+			db.createObjectStore('outbox');
 		}
 	});
 	const db = (await wrap(request)) as unknown as IDBPDatabase<CarnetDB>;

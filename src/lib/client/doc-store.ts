@@ -49,7 +49,8 @@ function chunkName(bytes: Uint8Array): string {
 	return toHex(hash(bytes, undefined, 32));
 }
 
-function sameHeads(a: Automerge.Heads, b: Automerge.Heads): boolean {
+/** True when two sets of heads are the same (in any order). */
+export function sameHeads(a: readonly string[], b: readonly string[]): boolean {
 	if (a.length !== b.length) return false;
 	const set = new Set(a);
 	return b.every((h) => set.has(h));
@@ -155,8 +156,11 @@ export class DocStore<T> {
 		this.#assertOpen();
 		const before = Automerge.getHeads(this.#doc);
 		const after = fn(this.#doc);
-		if (after === this.#doc || sameHeads(before, Automerge.getHeads(after))) return false;
+		if (after === this.#doc) return false;
+		// Adopted even with the same heads: Automerge outdates the old object, and changes
+		// waiting for missing dependencies (a remote batch out of order) live only in the new one.
 		this.#doc = after;
+		if (sameHeads(before, Automerge.getHeads(after))) return false;
 		this.#schedule();
 		return true;
 	}

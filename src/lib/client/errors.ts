@@ -97,3 +97,61 @@ export class CorruptChunkError extends CarnetError {
 		if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
 	}
 }
+
+/** The operation needs the relay and this device cannot reach it (or has no relay configured). */
+export class OfflineError extends CarnetError {
+	constructor() {
+		super('offline', 'The relay cannot be reached');
+	}
+}
+
+/**
+ * The relay refused a request. `code` is the protocol's error code (docs/SYNC.md, "Frames"),
+ * e.g. `not_member`, `quota`; the message is the relay's, in English, for developers.
+ */
+export class RelayError extends CarnetError {
+	constructor(code: string, message: string) {
+		super(code, message);
+	}
+}
+
+/** The scanned or pasted text is not a Carnet invitation. */
+export class InvalidLinkError extends CarnetError {
+	constructor() {
+		super('invalid_link', 'This is not a valid Carnet invitation');
+	}
+}
+
+/** The invitation is past its 10 minutes: ask for a new QR code. */
+export class InviteExpiredError extends CarnetError {
+	constructor() {
+		super('invite_expired', 'This invitation has expired');
+	}
+}
+
+/** The invitation was already used (each one adds a single device) or was withdrawn. */
+export class InviteUsedError extends CarnetError {
+	constructor() {
+		super('invite_used', 'This invitation has already been used');
+	}
+}
+
+/** The operation is not allowed on this member (removing this device itself, or the recovery key). */
+export class ForbiddenError extends CarnetError {
+	constructor(message: string) {
+		super('forbidden', message);
+	}
+}
+
+/**
+ * What the relay served does not verify: a membership chain that does not replay, a lockbox
+ * not signed by an administrator, an envelope or snapshot whose signature or ciphertext is
+ * altered, or one written by a member who may not write. `code` names which (an i18n key
+ * `error.<code>`): `bad_membership`, `bad_lockbox`, `corrupt_envelope`, `corrupt_snapshot`,
+ * `forbidden_author`, `no_key`.
+ */
+export class IntegrityError extends CarnetError {
+	constructor(code: string, message: string) {
+		super(code, message);
+	}
+}

@@ -9,8 +9,12 @@ export {
 	type CarnetOpenOptions,
 	type CreateOptions,
 	type CreateResult,
-	type RecordInfo
+	type JoinResult,
+	type RecordInfo,
+	type StatusListener
 } from './carnet';
+export { type MemberInfo, type SyncEngine, type SyncIssue, type SyncStatus } from './sync/engine';
+export { type WebSocketConstructor, type WebSocketLike } from './sync/socket';
 export { COMPACT_AFTER_INCREMENTALS } from './doc-store';
 export {
 	type ChangeContext,
@@ -26,10 +30,17 @@ export {
 	CarnetError,
 	CorruptChunkError,
 	DeviceExistsError,
+	ForbiddenError,
+	IntegrityError,
+	InvalidLinkError,
 	InvalidPassphraseError,
 	InvalidPhraseError,
+	InviteExpiredError,
+	InviteUsedError,
 	LockedError,
 	NoDeviceError,
+	OfflineError,
+	RelayError,
 	UnknownRecordError,
 	UnreadableRecordError,
 	WrongPassphraseError,

@@ -56,6 +56,9 @@ export function newDeviceKeys(): DeviceKeys {
 	return { deviceId: toBase64url(sign.publicKey), sign, box };
 }
 
+/** The recovery key's public half as the device entry keeps it. */
+export type RecoveryRef = Pick<DeviceEntry, 'recoveryRecipient' | 'recoveryId'>;
+
 /**
  * The device entry for `keys`, private keys wrapped under `wrappingKey` (from
  * deriveKey(passphrase, kdf)). The device id is in the associated data so a wrapped blob
@@ -65,7 +68,7 @@ export function wrapDevice(
 	keys: DeviceKeys,
 	wrappingKey: Uint8Array,
 	kdf: DeviceEntry['kdf'],
-	recoveryRecipient: string
+	recovery: RecoveryRef
 ): DeviceEntry {
 	const secrets = new Uint8Array(SIGN_PRIVATE_BYTES + BOX_PRIVATE_BYTES);
 	secrets.set(keys.sign.privateKey, 0);
@@ -79,7 +82,8 @@ export function wrapDevice(
 		boxPublicKey: keys.box.publicKey,
 		kdf,
 		wrapped,
-		recoveryRecipient
+		recoveryRecipient: recovery.recoveryRecipient,
+		...(recovery.recoveryId === undefined ? {} : { recoveryId: recovery.recoveryId })
 	};
 }
 

@@ -23,7 +23,7 @@ import {
 	type RecordView
 } from '../core/record';
 import type { CarnetDB } from './db';
-import { DocStore } from './doc-store';
+import { DocStore, sameHeads } from './doc-store';
 import { CorruptChunkError, LockedError, UnknownRecordError, UnreadableRecordError } from './errors';
 import { EncryptedStorageAdapter } from './storage-adapter';
 
@@ -89,6 +89,8 @@ interface OpenParams {
 	author: string;
 	/** Called after a change altered the display name, so the vault's meta can follow. */
 	onNameChange?: (name: string) => Promise<void>;
+	/** Called after every local change, so the sync engine can send it. */
+	onLocalChange?: () => void;
 }
 
 /** See RecordHandle. Created by the Session; `close()` is called by `lock()`. */
@@ -98,6 +100,7 @@ export class OpenRecord implements RecordHandle {
 	readonly #store: DocStore<RecordDoc>;
 	readonly #adapter: EncryptedStorageAdapter;
 	readonly #onNameChange?: (name: string) => Promise<void>;
+	readonly #onLocalChange?: () => void;
 	#subscribers = new Set<(view: RecordView) => void>();
 	#viewDoc: RecordDoc | undefined;
 	#view: RecordView | undefined;
@@ -107,6 +110,7 @@ export class OpenRecord implements RecordHandle {
 		this.vaultId = params.vaultId;
 		this.author = params.author;
 		this.#onNameChange = params.onNameChange;
+		this.#onLocalChange = params.onLocalChange;
 		this.#store = store;
 		this.#adapter = adapter;
 	}
@@ -119,6 +123,14 @@ export class OpenRecord implements RecordHandle {
 	static async create(params: OpenParams, identity: unknown, now: Date = new Date()): Promise<OpenRecord> {
 		const ctx: RecordContext = { author: params.author, now };
 		const doc = Automerge.change(Automerge.init<RecordDoc>(), (d) => initRecord(d, identity, ctx));
+		return OpenRecord.adopt(params, doc);
+	}
+
+	/**
+	 * Stores `doc`, a record received from the relay (joining, restoring), as the record's
+	 * first snapshot on this device; resolves once it is on disk.
+	 */
+	static async adopt(params: OpenParams, doc: RecordDoc): Promise<OpenRecord> {
 		const adapter = OpenRecord.#adapterFor(params);
 		try {
 			const store = await DocStore.create(adapter, documentIdOf(params.vaultId), doc);
@@ -200,12 +212,58 @@ export class OpenRecord implements RecordHandle {
 		// Automerge rolls the transaction back when fn throws, and the error propagates.
 		const changed = this.#store.update((doc) => Automerge.change(doc, (d) => fn(d, ctx)));
 		if (!changed) return;
+		this.#onLocalChange?.();
+		await this.#changed(before);
+	}
+
+	/**
+	 * @internal Merges changes received from the relay (Automerge change or document bytes,
+	 * in any order, duplicates ignored), tells subscribers and persists like a local change.
+	 * Returns whether the document changed.
+	 */
+	applyRemote(bytes: Uint8Array): boolean {
+		this.#assertOpen();
+		const before = recordIdentityText(this.#store.doc);
+		const changed = this.#store.update((doc) => Automerge.loadIncremental(doc, bytes));
+		// The name's meta follows in the background: the caller is the sync engine, not the UI.
+		if (changed) this.#changed(before).catch(() => {});
+		return changed;
+	}
+
+	/**
+	 * @internal Merges a whole document received from the relay (a snapshot). When it already
+	 * holds everything this one does, it simply becomes the document: loading is far cheaper
+	 * than merging thousands of changes into a live document. Returns whether it changed.
+	 */
+	applyRemoteDocument(bytes: Uint8Array): boolean {
+		this.#assertOpen();
+		const loaded = Automerge.load<RecordDoc>(bytes);
+		const current = this.#store.doc;
+		const heads = Automerge.getHeads(current);
+		if (sameHeads(Automerge.getHeads(loaded), heads)) {
+			Automerge.free(loaded);
+			return false;
+		}
+		if (!Automerge.hasHeads(loaded, heads)) {
+			Automerge.free(loaded);
+			return this.applyRemote(bytes);
+		}
+		const before = recordIdentityText(current);
+		this.#store.update(() => loaded);
+		// Nothing reads the replaced document again (views are plain data), so its memory goes now.
+		Automerge.free(current);
+		this.#changed(before).catch(() => {});
+		return true;
+	}
+
+	// After the document changed: subscribers get the new view, the record's name its meta.
+	async #changed(identityBefore: string | undefined): Promise<void> {
 		const doc = this.#store.doc;
 		if (this.#subscribers.size > 0) {
 			const view = this.#viewOf(doc);
 			for (const subscriber of [...this.#subscribers]) subscriber(view);
 		}
-		if (this.#onNameChange && recordIdentityText(doc) !== before) {
+		if (this.#onNameChange && recordIdentityText(doc) !== identityBefore) {
 			await this.#onNameChange(displayNameOf(doc));
 		}
 	}

@@ -47,6 +47,8 @@ export const SUBKEY_NAMES = 1;
 export const SUBKEY_DATA = 2;
 /** Subkey 3: the vault's display metadata (keyring.ts). */
 export const SUBKEY_META = 3;
+/** Subkey 4: the vault's sync state and outbox (sync/store.ts). */
+export const SUBKEY_SYNC = 4;
 
 /** Options of {@link EncryptedStorageAdapter}. */
 export interface EncryptedStorageAdapterOptions {

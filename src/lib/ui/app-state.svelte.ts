@@ -11,6 +11,7 @@ import {
 } from '$lib/client';
 import type { RecordView } from '$lib/core/record';
 import { readIdleMinutes, storeIdleMinutes, watchIdle } from './idle';
+import { syncOf, type SyncSession, type SyncStatus } from './sync-api';
 
 export type Status = 'loading' | 'no-device' | 'locked' | 'unlocked' | 'failed';
 
@@ -28,11 +29,14 @@ class AppState {
 	view = $state.raw<RecordView | null>(null);
 	lockNotice = $state<LockNotice | null>(null);
 	idleMinutes = $state(5);
+	/** The open record's sync status (null while locked). */
+	sync = $state.raw<SyncStatus | null>(null);
 
 	#carnet: Carnet | null = null;
 	#unsubscribe: (() => void) | null = null;
 	#stopIdle: (() => void) | null = null;
 	#initialising: Promise<void> | null = null;
+	#stopSync: (() => void) | null = null;
 
 	/** Opens the device once (browser only). */
 	init(): Promise<void> {
@@ -77,6 +81,12 @@ class AppState {
 		this.lockNotice = null;
 		this.status = 'unlocked';
 		this.#startIdle();
+		this.#startSync(session);
+	}
+
+	/** The unlocked session's sync and devices side (null when locked or not syncing). */
+	get syncSession(): SyncSession | null {
+		return syncOf(this.session);
 	}
 
 	async unlock(passphrase: string): Promise<void> {
@@ -89,6 +99,52 @@ class AppState {
 		await this.adopt(session);
 	}
 
+	/**
+	 * A new device joins the patient's records with an invitation link from another device,
+	 * then waits until the records have arrived (`onStatus` sees them coming) and unlocks.
+	 */
+	async join(
+		link: string,
+		passphrase: string,
+		deviceName: string,
+		onStatus?: (vaultId: string, status: SyncStatus) => void
+	): Promise<void> {
+		const { session } = await this.carnet.join(link, passphrase, deviceName);
+		await this.#receive(session, onStatus);
+		await this.adopt(session);
+	}
+
+	/** A brand-new device gets the records back from the relay with the recovery phrase. */
+	async restore(
+		phrase: string,
+		passphrase: string,
+		deviceName: string,
+		onStatus?: (vaultId: string, status: SyncStatus) => void
+	): Promise<void> {
+		const { session } = await this.carnet.restore(phrase, passphrase, deviceName);
+		await this.#receive(session, onStatus);
+		await this.adopt(session);
+	}
+
+	// Resolves once every record of a fresh session is caught up, reporting the sync status on
+	// the way. The client's join and restore already wait for the records; this covers a
+	// session handed back before they arrived (and costs one pull otherwise).
+	async #receive(session: Session, onStatus?: (vaultId: string, status: SyncStatus) => void): Promise<void> {
+		const sync = syncOf(session)?.sync;
+		if (!sync) return;
+		const ids = session.records().map((record) => record.vaultId);
+		const stop = sync.subscribe((vaultId, status) => {
+			if (ids.includes(vaultId)) onStatus?.(vaultId, status);
+		});
+		try {
+			sync.connect();
+			for (const id of ids) onStatus?.(id, sync.status(id));
+			await Promise.all(ids.map((id) => sync.whenSynced(id)));
+		} finally {
+			stop();
+		}
+	}
+
 	async openRecord(vaultId: string): Promise<void> {
 		if (!this.session) return;
 		this.#closeRecord();
@@ -99,6 +155,7 @@ class AppState {
 		this.#unsubscribe = handle.subscribe((view: RecordView) => {
 			this.view = view;
 		});
+		this.sync = syncOf(this.session)?.sync.status(vaultId) ?? null;
 	}
 
 	/**
@@ -121,6 +178,9 @@ class AppState {
 	lock(notice: LockNotice | null = null): Promise<void> {
 		this.#stopIdle?.();
 		this.#stopIdle = null;
+		this.#stopSync?.();
+		this.#stopSync = null;
+		this.sync = null;
 		this.#closeRecord();
 		const session = this.session;
 		// The UI forgets the session at once; the session then flushes pending writes and
@@ -143,6 +203,31 @@ class AppState {
 			() => this.idleMinutes,
 			() => this.lock({ kind: 'idle', minutes: this.idleMinutes })
 		);
+	}
+
+	#startSync(session: Session): void {
+		this.#stopSync?.();
+		this.#stopSync = null;
+		const sync = syncOf(session)?.sync;
+		if (!sync) return;
+		this.#stopSync = sync.subscribe((vaultId, status) => {
+			if (vaultId === this.vaultId && this.session === session) this.sync = status;
+		});
+		if (this.vaultId) this.sync = sync.status(this.vaultId);
+		// The browser knows first when the network goes: an open WebSocket can stay "open" for
+		// a long time without a network, so follow the browser's online and offline events.
+		const offline = () => sync.disconnect();
+		const online = () => sync.connect();
+		window.addEventListener('offline', offline);
+		window.addEventListener('online', online);
+		const unsubscribe = this.#stopSync;
+		this.#stopSync = () => {
+			unsubscribe();
+			window.removeEventListener('offline', offline);
+			window.removeEventListener('online', online);
+		};
+		if (navigator.onLine === false) sync.disconnect();
+		else sync.connect();
 	}
 
 	#closeRecord(): void {

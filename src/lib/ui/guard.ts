@@ -4,8 +4,13 @@ import type { Status } from './app-state.svelte';
 export const ONBOARDING_PATH = '/welcome';
 export const UNLOCK_PATH = '/unlock';
 export const RECOVER_PATH = '/recover';
+/** A new device joins with an invitation from another device. */
+export const LINK_PATH = '/link';
+/** A brand-new device gets the record back from the relay with the recovery phrase. */
+export const RESTORE_PATH = '/restore';
+const NEW_DEVICE_PATHS = [ONBOARDING_PATH, LINK_PATH, RESTORE_PATH];
 const LOCKED_PATHS = [UNLOCK_PATH, RECOVER_PATH];
-const OUTSIDE_PATHS = [ONBOARDING_PATH, UNLOCK_PATH, RECOVER_PATH];
+const OUTSIDE_PATHS = [...NEW_DEVICE_PATHS, UNLOCK_PATH, RECOVER_PATH];
 
 /** A same-app path to return to after unlocking, or null. */
 export function safeNext(raw: string | null): string | null {
@@ -22,10 +27,10 @@ export function redirectFor(status: Status, url: URL): string | null {
 		case 'failed':
 			return null;
 		case 'no-device':
-			return path === ONBOARDING_PATH ? null : ONBOARDING_PATH;
+			return NEW_DEVICE_PATHS.includes(path) ? null : ONBOARDING_PATH;
 		case 'locked': {
 			if (LOCKED_PATHS.includes(path)) return null;
-			const next = path === ONBOARDING_PATH ? null : safeNext(path + url.search);
+			const next = NEW_DEVICE_PATHS.includes(path) ? null : safeNext(path + url.search);
 			return next && next !== '/' ? `${UNLOCK_PATH}?next=${encodeURIComponent(next)}` : UNLOCK_PATH;
 		}
 		case 'unlocked':

@@ -10,6 +10,7 @@ import {
 	MAX_FRAME_BYTES,
 	MAX_HISTORY_PER_FRAME,
 	MAX_LOCKBOXES_PER_FRAME,
+	MAX_MEMBERS,
 	MAX_OPS_PER_FRAME,
 	MAX_VAULTS_PER_MEMBER
 } from './limits';
@@ -20,6 +21,7 @@ import {
 	lockboxSchema,
 	membershipOpSchema,
 	memberIdSchema,
+	instantSchema,
 	nonceSchema,
 	removeOpSchema,
 	signatureSchema,
@@ -119,7 +121,8 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
 		limit: z.int().min(1).max(MAX_ENVELOPES_PER_BATCH).optional()
 	}),
 	z.strictObject({ type: z.literal('snapshot'), id: requestId, snapshot: snapshotSchema }),
-	z.strictObject({ type: z.literal('subscribe'), id: requestId, vault: vaultIdSchema })
+	z.strictObject({ type: z.literal('subscribe'), id: requestId, vault: vaultIdSchema }),
+	z.strictObject({ type: z.literal('seen'), id: requestId, vault: vaultIdSchema })
 ]);
 /** Any frame a device sends. */
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
@@ -163,7 +166,13 @@ export const relayFrameSchema = z.discriminatedUnion('type', [
 		head: since
 	}),
 	z.strictObject({ type: z.literal('envelope'), seq, envelope: envelopeSchema }),
-	z.strictObject({ type: z.literal('revoked'), vault: vaultIdSchema })
+	z.strictObject({ type: z.literal('revoked'), vault: vaultIdSchema }),
+	z.strictObject({
+		type: z.literal('seen'),
+		id: requestId,
+		vault: vaultIdSchema,
+		members: z.array(z.strictObject({ member: memberIdSchema, at: instantSchema })).max(MAX_MEMBERS)
+	})
 ]);
 /** Any frame the relay sends. */
 export type RelayFrame = z.infer<typeof relayFrameSchema>;

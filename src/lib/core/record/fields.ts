@@ -46,6 +46,12 @@ export interface FieldSpec<T = unknown, R extends boolean = boolean> {
 	 */
 	readonly notFuture?: boolean;
 	readonly schema: z.ZodType<T>;
+	/**
+	 * `schema.safeParse(value).success` without zod, for any value `JSON.parse` can return.
+	 * Reading a stored record checks every entry's fields with this, several times cheaper than
+	 * zod (decisions log, 2026-11-26). tests/unit/record-stored-check.test.ts holds the two equal.
+	 */
+	readonly accepts: (value: unknown) => boolean;
 }
 
 /** Earliest date accepted anywhere: catches year typos (0202 for 2020) that date inputs let through. */
@@ -63,10 +69,13 @@ const PHONE = /^\+?[\d\s().-]+$/;
 
 // Aborts on a malformed date, so the range check below never judges one.
 const isoDate = z.iso.date({ abort: true });
+/** zod's own patterns, so the checks without zod accept exactly what the schemas accept. */
+const DATE_PATTERN = z.regexes.date;
+const EMAIL_PATTERN = z.regexes.email;
 
-/** True for a real calendar date in `YYYY-MM-DD` (2023-02-29 is not one). */
+/** True for a real calendar date in `YYYY-MM-DD` (2023-02-29 is not one): what `isoDate` accepts. */
 function isRealDate(value: string): boolean {
-	return isoDate.safeParse(value).success;
+	return DATE_PATTERN.test(value);
 }
 
 function isLocalDateTime(value: string): boolean {
@@ -92,9 +101,30 @@ const dateRange = { params: { code: 'out_of_range', min: MIN_DATE, max: MAX_DATE
 function spec<T>(
 	kind: FieldKind,
 	schema: z.ZodType<T>,
-	extra: Omit<FieldSpec<T, false>, 'kind' | 'schema' | 'required'> = {}
+	accepts: (value: unknown) => boolean,
+	extra: Omit<FieldSpec<T, false>, 'kind' | 'schema' | 'accepts' | 'required'> = {}
 ): FieldSpec<T, false> {
-	return { kind, schema, required: false, ...extra };
+	return { kind, schema, accepts, required: false, ...extra };
+}
+
+/**
+ * A string of at most `maxLength` characters, counted as `z.string().max()` counts them: in
+ * code points (a surrogate pair is one), which only matters past `maxLength` UTF-16 units.
+ */
+export function isText(value: unknown, maxLength: number): value is string {
+	return typeof value === 'string' && (value.length <= maxLength || codePoints(value) <= maxLength);
+}
+
+/** Code points, a lone surrogate counting as one (zod's `codePointLength`). */
+function codePoints(text: string): number {
+	let count = text.length;
+	for (let i = 0; i < text.length - 1; i++) {
+		if ((text.charCodeAt(i) & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+			count--;
+			i++;
+		}
+	}
+	return count;
 }
 
 /** Marks a field as always required. */
@@ -104,12 +134,12 @@ export function required<T>(field: FieldSpec<T, false>): FieldSpec<T, true> {
 
 /** A one-line text; 200 characters fit any name or title. */
 export function text(maxLength = 200): FieldSpec<string, false> {
-	return spec('text', z.string().max(maxLength), { maxLength });
+	return spec('text', z.string().max(maxLength), (v) => isText(v, maxLength), { maxLength });
 }
 
 /** Free text; 4000 characters is a long note, and bounds what one entry can cost in the document. */
 export function textarea(maxLength = 4000): FieldSpec<string, false> {
-	return spec('textarea', z.string().max(maxLength), { maxLength });
+	return spec('textarea', z.string().max(maxLength), (v) => isText(v, maxLength), { maxLength });
 }
 
 /** A phone number as typed (kept as typed: French numbers are read back as written). */
@@ -121,6 +151,7 @@ export function tel(): FieldSpec<string, false> {
 			.string()
 			.max(maxLength)
 			.refine(isPhone, { params: { code: 'invalid_phone' } }),
+		(v) => isText(v, maxLength) && isPhone(v),
 		{ maxLength }
 	);
 }
@@ -128,12 +159,19 @@ export function tel(): FieldSpec<string, false> {
 /** An e-mail address; 254 is the longest address SMTP can carry. */
 export function email(): FieldSpec<string, false> {
 	const maxLength = 254;
-	return spec('email', z.email().max(maxLength), { maxLength });
+	return spec('email', z.email().max(maxLength), (v) => isText(v, maxLength) && EMAIL_PATTERN.test(v), {
+		maxLength
+	});
 }
 
 /** A calendar date `YYYY-MM-DD`. */
 export function date(options: { notFuture?: boolean } = {}): FieldSpec<string, false> {
-	return spec('date', isoDate.refine(inDateRange, dateRange), options);
+	return spec(
+		'date',
+		isoDate.refine(inDateRange, dateRange),
+		(v) => typeof v === 'string' && isRealDate(v) && inDateRange(v),
+		options
+	);
 }
 
 /** A local date and time `YYYY-MM-DDTHH:mm[:ss]`. */
@@ -144,25 +182,28 @@ export function datetime(options: { notFuture?: boolean } = {}): FieldSpec<strin
 			.string()
 			.refine(isLocalDateTime, { params: { code: 'invalid_date' }, abort: true })
 			.refine(inDateRange, dateRange),
+		(v) => typeof v === 'string' && isLocalDateTime(v) && inDateRange(v),
 		options
 	);
 }
 
 /** A strictly positive number (every quantity the record holds is); upper bounds are per section. */
 export function positiveNumber(): FieldSpec<number, false> {
-	return spec('number', z.number().gt(0));
+	// z.number() refuses NaN and the infinities (JSON.parse('1e999') is Infinity).
+	return spec('number', z.number().gt(0), (v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
 }
 
 /** One value out of a fixed list; the list is also the set of i18n option keys. */
 export function select<const O extends readonly string[]>(
 	options: O
 ): FieldSpec<O[number], false> {
-	return spec('select', z.enum(options), { options });
+	const allowed = new Set<unknown>(options);
+	return spec('select', z.enum(options), (v) => allowed.has(v), { options });
 }
 
 /** A yes/no tick box. */
 export function checkbox(): FieldSpec<boolean, false> {
-	return spec('checkbox', z.boolean());
+	return spec('checkbox', z.boolean(), (v) => typeof v === 'boolean');
 }
 
 /** What a form shows for a field named `name`. */

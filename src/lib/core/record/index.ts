@@ -58,3 +58,4 @@ export {
 	type RecordView,
 	type VaccinationDue
 } from './view';
+export { DEVICE_NAME_MAX, checkDeviceName, deviceNames, ensureDevices, setDeviceName } from './devices';

@@ -13,6 +13,7 @@ import {
 	readSingleton,
 	SCHEMA_VERSION,
 	toStored,
+	toStoredBytes,
 	type RecordDoc
 } from './layout';
 import { AUTHOR_SCHEMA, META_KEYS, SUMMARY_MAX, type ActivityAction } from './schema';
@@ -72,7 +73,7 @@ function log(
 ): void {
 	const month = monthOf(at);
 	doc.activity[month] ??= {};
-	doc.activity[month][newId()] = toStored({ at, author, action, section, entryId, summary });
+	doc.activity[month][newId()] = toStoredBytes({ at, author, action, section, entryId, summary });
 }
 
 /** The stored entry's fields without its metadata. */
@@ -104,7 +105,7 @@ export function addEntry<S extends ListSectionId>(
 	const value = checked(section, input, ctx.now);
 	const id = newId();
 	const bucket = bucketFor(doc, section, id);
-	bucket[id] = toStored({ createdAt: at, updatedAt: at, createdBy: author, updatedBy: author, ...value });
+	bucket[id] = toStoredBytes({ createdAt: at, updatedAt: at, createdBy: author, updatedBy: author, ...value });
 	log(doc, at, author, 'add', section, id, titleOf(section, value));
 	return id;
 }
@@ -142,7 +143,7 @@ export function editEntry<S extends ListSectionId>(
 	const content = contentOf(entry);
 	const value = checked(section, { ...content, ...changes }, ctx.now);
 	if (sameContent(value, content)) return;
-	bucket[id] = toStored({
+	bucket[id] = toStoredBytes({
 		createdAt: entry.createdAt,
 		updatedAt: at,
 		createdBy: entry.createdBy,

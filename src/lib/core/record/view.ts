@@ -1,27 +1,50 @@
 /**
- * What the UI reads: plain objects built from the document in one pass. Stored entries are
- * read defensively: an entry that is not JSON or fails its schema is skipped and counted in
+ * What the UI reads: plain frozen objects built from the document. Stored entries are read
+ * defensively: an entry that is not JSON or fails its schema is skipped and counted in
  * `unreadable`, so one bad write (or a newer device's format) never takes the record down.
+ *
+ * Views are lazy and incremental (decisions log, 2026-11-26):
+ * - every part (a section's sorted list, each summary card, the activity lines, the count of
+ *   unreadable values) is computed when first read, so the home page never sorts the 2,300
+ *   measurements or the visits, and the activity log is only ever read as far as its newest
+ *   ~200 lines (for the activity page, and for `unreadable`);
+ * - what was computed is cached on the Automerge objects it came from (WeakMaps). A change
+ *   gives new objects along the path it touched only, and the same objects everywhere else,
+ *   so the view after an edit re-reads one bucket, rebuilds one section and re-reads the
+ *   current activity month. A merge from another device works alike: whatever it changed is
+ *   a new object, read afresh.
+ * An object's identity stands for what it shows, its winning values, and nothing more: a
+ * losing concurrent value merged in later leaves it as it was (a clone shares it too). So
+ * only what the winning values decide is cached that way; what `getConflicts` decides (the
+ * concurrent copies of an activity month) is asked again for every view.
+ * Views of one document share their arrays and entries, all frozen.
  */
 import * as Automerge from '@automerge/automerge';
 import { bucketOf } from './ids';
 import {
-	activityMonths,
 	isMap,
-	parseStored,
+	parseText,
 	readEntry,
 	readSingleton,
+	readStoredText,
 	storedText,
+	storedTexts,
 	type RecordDoc
 } from './layout';
 import {
-	ACTIVITY_SCHEMA,
+	ACTIVITY_READER,
 	type ActivityEntry,
 	type Directives,
 	type Entry,
 	type Identity
 } from './schema';
-import { LIST_SECTIONS, MEASUREMENT_KIND_IDS, specOf, type ListSectionId } from './sections';
+import {
+	LIST_SECTIONS,
+	MEASUREMENT_KIND_IDS,
+	specOf,
+	type ListSectionId,
+	type SingletonSectionId
+} from './sections';
 import { localDay } from './time';
 
 /** How many activity lines the view carries: the newest, enough for the activity page. */
@@ -59,7 +82,10 @@ export interface RecordSummary {
 	};
 }
 
-/** Everything the UI reads of a record. */
+/**
+ * Everything the UI reads of a record. Each property is computed on first read (see the module
+ * comment); all are enumerable, so a view compares and serialises like a plain object.
+ */
 export interface RecordView {
 	/** `null` when missing or unreadable. */
 	readonly identity: Identity | null;
@@ -70,159 +96,432 @@ export interface RecordView {
 	/** Newest first, at most `ACTIVITY_VIEW_LIMIT` lines. */
 	readonly activity: readonly ActivityEntry[];
 	/**
-	 * Stored entries, singletons and activity lines (of the months the view read) skipped
+	 * Stored entries, singletons and activity lines (of the months the view reads) skipped
 	 * because they could not be read.
 	 */
 	readonly unreadable: number;
 }
 
-type Sections = { [S in ListSectionId]: Entry<S>[] };
-type Row = Record<string, unknown>;
+type Row = Readonly<Record<string, unknown>>;
+type Rows = readonly Row[];
 
-const descending = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
+/** The readable rows of a map of entries, in the map's order, and how many were not. */
+interface Read {
+	readonly rows: Rows;
+	readonly unreadable: number;
+}
+
+const NO_ROWS: Rows = Object.freeze([]);
+const EMPTY_READ: Read = Object.freeze({ rows: NO_ROWS, unreadable: 0 });
+const NO_FLAGS: Record<string, unknown> = Object.freeze({});
+
+/**
+ * `compute(key, arg)`, cached on `key` (an immutable Automerge object or a frozen array derived
+ * from one) for the last `arg` it was called with (today's date, the hidden flags...).
+ */
+function cachedOn<K extends object, A, V>(compute: (key: K, arg: A) => V): (key: K, arg: A) => V {
+	const cache = new WeakMap<K, { arg: A; value: V }>();
+	return (key, arg) => {
+		const hit = cache.get(key);
+		if (hit !== undefined && hit.arg === arg) return hit.value;
+		const value = compute(key, arg);
+		cache.set(key, { arg, value });
+		return value;
+	};
+}
+
+/** Defines `key` as an enumerable property computed on first read. */
+function lazy<T extends object, K extends keyof T>(target: T, key: K, compute: () => T[K]): void {
+	let value: T[K];
+	let done = false;
+	Object.defineProperty(target, key, {
+		enumerable: true,
+		get() {
+			if (!done) {
+				value = compute();
+				done = true;
+			}
+			return value;
+		}
+	});
+}
+
+// --- sections ------------------------------------------------------------------------------
+
+/**
+ * One bucket map's entries. `arg` is the section: a bucket object only ever sits in one. After
+ * a change, only the changed bucket is read again (~40 entries: no per-entry cache needed).
+ */
+const readBucket = cachedOn(function readBucket(
+	bucket: Record<string, unknown>,
+	section: ListSectionId
+): Read {
+	const rows: Row[] = [];
+	let unreadable = 0;
+	const ids = Object.keys(bucket);
+	const texts = storedTexts(ids.map((id) => bucket[id]));
+	for (let i = 0; i < ids.length; i++) {
+		const row = readStoredText(section, ids[i], texts[i]);
+		if (row === undefined) unreadable++;
+		else rows.push(row);
+	}
+	return { rows: Object.freeze(rows), unreadable };
+});
+
+/** Every bucket of a section map, unsorted. */
+const readBuckets = cachedOn(function readBuckets(
+	buckets: Record<string, unknown>,
+	section: ListSectionId
+): Read {
+	const rows: Row[] = [];
+	let unreadable = 0;
+	for (const name of Object.keys(buckets)) {
+		const bucket = buckets[name];
+		if (!isMap(bucket)) continue;
+		const read = readBucket(bucket, section);
+		for (const row of read.rows) rows.push(row);
+		unreadable += read.unreadable;
+	}
+	return { rows: Object.freeze(rows), unreadable };
+});
+
+function readSection(doc: RecordDoc, section: ListSectionId): Read {
+	const buckets: unknown = (doc.sections as unknown as Record<string, unknown> | undefined)?.[section];
+	return isMap(buckets) ? readBuckets(buckets, section) : EMPTY_READ;
+}
 
 /**
  * Most recent first on the section's date, dated entries before undated ones; ties by creation
  * then id, so every device orders the same entries alike.
  */
-function byRecent(dateField: string | undefined): (a: Row, b: Row) => number {
-	return (a, b) => {
-		const da = dateField === undefined ? undefined : (a[dateField] as string | undefined);
-		const db = dateField === undefined ? undefined : (b[dateField] as string | undefined);
-		if (da !== db) {
-			if (da === undefined) return 1;
-			if (db === undefined) return -1;
-			return descending(da, db);
-		}
-		return (
-			descending(a.createdAt as string, b.createdAt as string) ||
-			descending(a.id as string, b.id as string)
+function recentFirst(dateField: string | undefined): (a: Row, b: Row) => number {
+	return (a, b) =>
+		compareRecent(
+			dateField === undefined ? undefined : (a[dateField] as string | undefined),
+			a.createdAt as string,
+			a.id as string,
+			dateField === undefined ? undefined : (b[dateField] as string | undefined),
+			b.createdAt as string,
+			b.id as string
 		);
-	};
 }
+
+function compareRecent(
+	da: string | undefined,
+	ca: string,
+	ia: string,
+	db: string | undefined,
+	cb: string,
+	ib: string
+): number {
+	if (da !== db) {
+		if (da === undefined) return 1;
+		if (db === undefined) return -1;
+		return da < db ? 1 : -1;
+	}
+	if (ca !== cb) return ca < cb ? 1 : -1;
+	return ia < ib ? 1 : ia > ib ? -1 : 0;
+}
+
+/** The sort keys of a row, in an object of one shape (rows have many: sorting them directly is slower). */
+interface Keyed {
+	readonly row: Row;
+	readonly date: string | undefined;
+	readonly createdAt: string;
+	readonly id: string;
+}
+
+const byKeys = (a: Keyed, b: Keyed) => compareRecent(a.date, a.createdAt, a.id, b.date, b.createdAt, b.id);
+
+/** A section's rows, most recent first (a stable sort: equal rows keep their map order). */
+const sortRows = cachedOn((rows: Rows, dateField: string | undefined): Rows => {
+	const keyed: Keyed[] = rows.map((row) => ({
+		row,
+		date: dateField === undefined ? undefined : (row[dateField] as string | undefined),
+		createdAt: row.createdAt as string,
+		id: row.id as string
+	}));
+	keyed.sort(byKeys);
+	return Object.freeze(keyed.map((k) => k.row));
+});
 
 /** The hidden flags, or none on a malformed document. */
 function hiddenFlags(doc: RecordDoc): Record<string, unknown> {
-	return isMap(doc.hiddenDocuments) ? doc.hiddenDocuments : {};
+	return isMap(doc.hiddenDocuments) ? doc.hiddenDocuments : NO_FLAGS;
 }
 
-function readSections(doc: RecordDoc): { sections: Sections; unreadable: number } {
-	const sections: Partial<Record<ListSectionId, Row[]>> = {};
-	const hiddenDocuments = hiddenFlags(doc);
-	let unreadable = 0;
-	for (const section of LIST_SECTIONS) {
-		const rows: Row[] = [];
-		const buckets = doc.sections?.[section];
-		for (const bucket of isMap(buckets) ? Object.values(buckets) : []) {
-			if (!isMap(bucket)) continue;
-			for (const [id, value] of Object.entries(bucket)) {
-				const row = readEntry(section, id, value);
-				if (row === undefined) unreadable++;
-				else rows.push(section === 'documents' ? { ...row, hidden: id in hiddenDocuments } : row);
-			}
-		}
-		sections[section] = rows.sort(byRecent(specOf(section).dateField));
-	}
-	// Every row passed its section's stored schema, the runtime form of `Entry<S>`.
-	return { sections: sections as unknown as Sections, unreadable };
+/** A document row with its `hidden` mark; one frozen object per row and state, shared by every view. */
+const marked = new WeakMap<Row, { visible?: Row; hidden?: Row }>();
+function withHidden(row: Row, hidden: boolean): Row {
+	let variants = marked.get(row);
+	if (variants === undefined) marked.set(row, (variants = {}));
+	const key = hidden ? 'hidden' : 'visible';
+	return (variants[key] ??= Object.freeze({ ...row, hidden }));
 }
 
-function readActivity(doc: RecordDoc): { activity: ActivityEntry[]; unreadable: number } {
-	const activity: ActivityEntry[] = [];
-	let unreadable = 0;
-	const months = [...activityMonths(doc)].sort(([a], [b]) => (a < b ? 1 : -1));
-	for (const [, maps] of months) {
-		// Months go newest first, so once the limit is reached older months cannot contribute.
-		if (activity.length >= ACTIVITY_VIEW_LIMIT) break;
-		const seen = new Set<string>();
-		for (const map of maps) {
-			for (const [id, value] of Object.entries(map)) {
-				if (seen.has(id)) continue;
-				seen.add(id);
-				const parsed = ACTIVITY_SCHEMA.safeParse(parseStored(value));
-				if (parsed.success) activity.push({ id, ...parsed.data });
-				else unreadable++;
-			}
-		}
-	}
-	activity.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id < b.id ? 1 : -1));
-	return { activity: activity.slice(0, ACTIVITY_VIEW_LIMIT), unreadable };
+const markDocuments = cachedOn((sorted: Rows, flags: Record<string, unknown>): Rows =>
+	Object.freeze(sorted.map((row) => withHidden(row, (row.id as string) in flags)))
+);
+
+function sortedSection(doc: RecordDoc, section: ListSectionId): Rows {
+	const sorted = sortRows(readSection(doc, section).rows, specOf(section).dateField);
+	return section === 'documents' ? markDocuments(sorted, hiddenFlags(doc)) : sorted;
 }
 
+// --- summary -------------------------------------------------------------------------------
+
+const descending = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
 const CRITICALITY_RANK: Record<string, number> = { high: 0, 'unable-to-assess': 1, low: 3 };
+// `localeCompare(b, 'fr')` is defined as this collator's compare, which V8 would look up per call.
+const frenchOrder = new Intl.Collator('fr');
 
-function summarize(sections: Sections, today: string): RecordSummary {
-	const allergies = [...sections.allergies].sort(
-		(a, b) => (CRITICALITY_RANK[a.criticality ?? ''] ?? 2) - (CRITICALITY_RANK[b.criticality ?? ''] ?? 2)
-	);
-
-	// Shots come newest first, so the first one seen per vaccine is the one whose nextDue counts.
-	const latestShot = new Map<string, Entry<'vaccinations'>>();
-	for (const shot of sections.vaccinations) {
-		const vaccine = shot.vaccine.toLocaleLowerCase('fr').replace(/\s+/g, ' ');
-		if (!latestShot.has(vaccine)) latestShot.set(vaccine, shot);
-	}
-	const vaccinationsDue = [...latestShot.values()]
-		.filter((entry) => entry.nextDue !== undefined)
-		.map((entry) => ({ entry, overdue: (entry.nextDue as string) < today }))
-		.sort(
+const allergiesByCriticality = cachedOn((sorted: Rows, _: undefined) =>
+	Object.freeze(
+		[...(sorted as readonly Entry<'allergies'>[])].sort(
 			(a, b) =>
-				descending(b.entry.nextDue as string, a.entry.nextDue as string) ||
-				descending(b.entry.id, a.entry.id)
-		);
+				(CRITICALITY_RANK[a.criticality ?? ''] ?? 2) - (CRITICALITY_RANK[b.criticality ?? ''] ?? 2)
+		)
+	)
+);
 
-	const latestMeasurement = new Map<string, Entry<'measurements'>>();
-	for (const m of sections.measurements) {
-		const key = m.kind === 'other' ? `other:${m.label ?? ''}` : m.kind;
-		if (!latestMeasurement.has(key)) latestMeasurement.set(key, m);
-	}
-	const kindRank = (m: Entry<'measurements'>) => MEASUREMENT_KIND_IDS.indexOf(m.kind);
+const activeConditions = cachedOn((sorted: Rows, _: undefined) =>
+	Object.freeze(
+		(sorted as readonly Entry<'history'>[]).filter((h) => h.kind === 'condition' && h.status !== 'resolved')
+	)
+);
 
-	const documents = sections.documents;
-	const visible = documents.filter((d) => !d.hidden);
-
-	return {
-		allergies,
-		activeConditions: sections.history.filter((h) => h.kind === 'condition' && h.status !== 'resolved'),
-		currentTreatments: sections.treatments.filter(
+const currentTreatments = cachedOn((sorted: Rows, today: string) =>
+	Object.freeze(
+		(sorted as readonly Entry<'treatments'>[]).filter(
 			(t) =>
 				(t.startDate === undefined || t.startDate <= today) &&
 				(t.endDate === undefined || t.endDate >= today)
-		),
-		vaccinationsDue,
-		contacts: [...sections.contacts].sort(
+		)
+	)
+);
+
+const vaccinationsDue = cachedOn((sorted: Rows, today: string): readonly VaccinationDue[] => {
+	// Shots come newest first, so the first one seen per vaccine is the one whose nextDue counts.
+	const latestShot = new Map<string, Entry<'vaccinations'>>();
+	for (const shot of sorted as readonly Entry<'vaccinations'>[]) {
+		const vaccine = shot.vaccine.toLocaleLowerCase('fr').replace(/\s+/g, ' ');
+		if (!latestShot.has(vaccine)) latestShot.set(vaccine, shot);
+	}
+	return Object.freeze(
+		[...latestShot.values()]
+			.filter((entry) => entry.nextDue !== undefined)
+			.map((entry) => Object.freeze({ entry, overdue: (entry.nextDue as string) < today }))
+			.sort(
+				(a, b) =>
+					descending(b.entry.nextDue as string, a.entry.nextDue as string) ||
+					descending(b.entry.id, a.entry.id)
+			)
+	);
+});
+
+const contactsByTrust = cachedOn((sorted: Rows, _: undefined) =>
+	Object.freeze(
+		[...(sorted as readonly Entry<'contacts'>[])].sort(
 			(a, b) =>
 				Number(b.trustedPerson === true) - Number(a.trustedPerson === true) ||
-				a.name.localeCompare(b.name, 'fr')
-		),
-		latestMeasurements: [...latestMeasurement.values()].sort(
-			(a, b) => kindRank(a) - kindRank(b) || (a.label ?? '').localeCompare(b.label ?? '', 'fr')
-		),
-		documents: {
-			visible: visible.length,
-			hidden: documents.length - visible.length,
-			recent: visible.slice(0, RECENT_DOCUMENTS)
+				frenchOrder.compare(a.name, b.name)
+		)
+	)
+);
+
+/**
+ * The latest measurement per kind, found in one pass over the unsorted rows: the first one per
+ * kind in the section's order is the least under that order, the first such in map order on a
+ * tie, exactly what a stable sort would put first.
+ */
+const latestMeasurements = cachedOn((rows: Rows, _: undefined) => {
+	const before = recentFirst(specOf('measurements').dateField);
+	const latest = new Map<string, Entry<'measurements'>>();
+	for (const m of rows as readonly Entry<'measurements'>[]) {
+		const key = m.kind === 'other' ? `other:${m.label ?? ''}` : m.kind;
+		const current = latest.get(key);
+		if (current === undefined || before(m, current) < 0) latest.set(key, m);
+	}
+	const kindRank = (m: Entry<'measurements'>) => MEASUREMENT_KIND_IDS.indexOf(m.kind);
+	// Ties (two "other" labels the collator deems equal) in the section's order, as when this
+	// list was built by walking the sorted section.
+	return Object.freeze(
+		[...latest.values()].sort(
+			(a, b) =>
+				kindRank(a) - kindRank(b) || frenchOrder.compare(a.label ?? '', b.label ?? '') || before(a, b)
+		)
+	);
+});
+
+/** Counts and the most recent visible documents, in one pass (no sort of every document). */
+const documentsSummary = cachedOn((rows: Rows, flags: Record<string, unknown>): RecordSummary['documents'] => {
+	const before = recentFirst(specOf('documents').dateField);
+	const recent: Row[] = [];
+	let hidden = 0;
+	for (const row of rows) {
+		if ((row.id as string) in flags) {
+			hidden++;
+			continue;
 		}
-	};
+		// Insertion after every row not after it keeps map order on ties, as the stable sort does.
+		let i = recent.length;
+		while (i > 0 && before(row, recent[i - 1]) < 0) i--;
+		if (i < RECENT_DOCUMENTS) {
+			recent.splice(i, 0, row);
+			if (recent.length > RECENT_DOCUMENTS) recent.pop();
+		}
+	}
+	return Object.freeze({
+		visible: rows.length - hidden,
+		hidden,
+		recent: Object.freeze(recent.map((row) => withHidden(row, false))) as readonly Entry<'documents'>[]
+	});
+});
+
+function summaryOf(view: RecordView, doc: RecordDoc, today: string): RecordSummary {
+	const sorted = <S extends ListSectionId>(section: S) => view.sections[section] as Rows;
+	const summary = {} as RecordSummary;
+	const part = <K extends keyof RecordSummary>(key: K, compute: () => unknown) =>
+		lazy(summary, key, compute as () => RecordSummary[K]);
+	part('allergies', () => allergiesByCriticality(sorted('allergies'), undefined));
+	part('activeConditions', () => activeConditions(sorted('history'), undefined));
+	part('currentTreatments', () => currentTreatments(sorted('treatments'), today));
+	part('vaccinationsDue', () => vaccinationsDue(sorted('vaccinations'), today));
+	part('contacts', () => contactsByTrust(sorted('contacts'), undefined));
+	// The two big sections are scanned, not sorted.
+	part('latestMeasurements', () =>
+		latestMeasurements(readSection(doc, 'measurements').rows, undefined)
+	);
+	part('documents', () => documentsSummary(readSection(doc, 'documents').rows, hiddenFlags(doc)));
+	return Object.freeze(summary);
+}
+
+// --- activity ------------------------------------------------------------------------------
+
+function readLine(id: string, text: string | undefined): ActivityEntry | undefined {
+	const data = ACTIVITY_READER(parseText(text), id);
+	return data === undefined ? undefined : (Object.freeze(data) as unknown as ActivityEntry);
+}
+
+interface ActivityRead {
+	readonly activity: readonly ActivityEntry[];
+	readonly unreadable: number;
+}
+
+/** The month keys, newest first. */
+const monthsOf = cachedOn((activityMap: Record<string, unknown>, _: undefined): readonly string[] =>
+	Object.freeze(Object.keys(activityMap).sort((a, b) => (a < b ? 1 : -1)))
+);
+
+/** One month map's lines in key order, `undefined` where unreadable. */
+const readMonth = cachedOn(
+	(map: Record<string, unknown>, _: undefined): readonly (readonly [string, ActivityEntry | undefined])[] => {
+		const ids = Object.keys(map);
+		const texts = storedTexts(ids.map((id) => map[id]));
+		return Object.freeze(ids.map((id, i) => [id, readLine(id, texts[i])] as const));
+	}
+);
+
+/**
+ * The newest lines, reading months newest first until the limit is reached. Two devices may
+ * both have created a month (layout.ts): the month's concurrent maps are merged, their union
+ * is exact since lines are never edited.
+ *
+ * Not cached on the activity map: a concurrent copy of a month merged in later leaves the
+ * activity map object as it was (it shows the winning copy only), so only `getConflicts` can
+ * tell. Each month map is cached, and the few months read are merged again for every view.
+ */
+function readActivity(activityMap: Record<string, unknown>): ActivityRead {
+	const lines: ActivityEntry[] = [];
+	let unreadable = 0;
+	for (const month of monthsOf(activityMap, undefined)) {
+		// Months go newest first, so once the limit is reached older months cannot contribute.
+		if (lines.length >= ACTIVITY_VIEW_LIMIT) break;
+		const variants = monthCopies(activityMap, month);
+		const seen = new Set<string>();
+		for (const map of variants) {
+			if (!isMap(map)) continue;
+			for (const [id, line] of readMonth(map, undefined)) {
+				if (seen.has(id)) continue;
+				seen.add(id);
+				if (line === undefined) unreadable++;
+				else lines.push(line);
+			}
+		}
+	}
+	lines.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id < b.id ? 1 : -1));
+	return { activity: Object.freeze(lines.slice(0, ACTIVITY_VIEW_LIMIT)), unreadable };
+}
+
+/** Every concurrent copy of a month map (or whatever else is stored under its key). */
+function monthCopies(activityMap: Record<string, unknown>, month: string): unknown[] {
+	let conflicts: Record<string, unknown> | undefined;
+	try {
+		// getConflicts answers only when there is more than one value.
+		conflicts = Automerge.getConflicts(activityMap, month);
+	} catch {
+		// The document was freed (its record closed) before this view was read: the materialized
+		// objects are still readable, Automerge's memory is not. The shown copy will do.
+	}
+	return conflicts === undefined ? [activityMap[month]] : Object.values(conflicts);
+}
+
+const NO_ACTIVITY: ActivityRead = Object.freeze({ activity: Object.freeze([]), unreadable: 0 });
+
+function activityOf(doc: RecordDoc): ActivityRead {
+	return isMap(doc.activity) ? readActivity(doc.activity) : NO_ACTIVITY;
+}
+
+// --- the view ------------------------------------------------------------------------------
+
+/** A singleton's stored value, parsed once per stored string object. */
+const singletons = cachedOn(
+	(stored: object, section: SingletonSectionId): Row | undefined => {
+		const value = readSingleton(section, stored);
+		return value === undefined ? undefined : Object.freeze(value);
+	}
+);
+
+/** `null` when absent, `undefined` when unreadable. */
+function singletonOf(doc: RecordDoc, section: SingletonSectionId): Row | null | undefined {
+	const stored: unknown = doc[section];
+	if (stored === undefined) return null;
+	if (typeof stored === 'object' && stored !== null) return singletons(stored, section);
+	const value = readSingleton(section, stored);
+	return value === undefined ? undefined : Object.freeze(value);
 }
 
 /**
- * Builds the view of a record. `now` sets "today" for the summary (current treatments, overdue
- * vaccinations); it defaults to the device clock.
+ * The view of a record (see the module comment: it is lazy, and cheap to rebuild after a
+ * change). `now` sets "today" for the summary (current treatments, overdue vaccinations); it
+ * defaults to the device clock at the time of the call.
  */
 export function recordView(doc: RecordDoc, now: Date = new Date()): RecordView {
-	const { sections, unreadable: badEntries } = readSections(doc);
-	const { activity, unreadable: badLines } = readActivity(doc);
-	let unreadable = badEntries + badLines;
-	const singleton = <S extends 'identity' | 'directives'>(section: S) => {
-		if (doc[section] === undefined) return null;
-		const value = readSingleton(section, doc[section]);
-		if (value === undefined) unreadable++;
-		return value ?? null;
-	};
-	const identity = singleton('identity') as Identity | null;
-	const directives = singleton('directives') as Directives | null;
-	return { identity, directives, sections, summary: summarize(sections, localDay(now)), activity, unreadable };
+	const today = localDay(now);
+	const view = {} as RecordView;
+	const sections = {} as { [S in ListSectionId]: readonly Entry<S>[] };
+	for (const section of LIST_SECTIONS) {
+		// Every row passed its section's stored reader, the runtime form of `Entry<S>`.
+		lazy(sections, section, () => sortedSection(doc, section) as never);
+	}
+	Object.freeze(sections);
+	lazy(view, 'identity', () => (singletonOf(doc, 'identity') ?? null) as Identity | null);
+	lazy(view, 'directives', () => (singletonOf(doc, 'directives') ?? null) as Directives | null);
+	lazy(view, 'sections', () => sections);
+	lazy(view, 'summary', () => summaryOf(view, doc, today));
+	// One read of the activity per view, shared by `activity` and `unreadable`.
+	let activity: ActivityRead | undefined;
+	const activityRead = () => (activity ??= activityOf(doc));
+	lazy(view, 'activity', () => activityRead().activity);
+	lazy(view, 'unreadable', () => {
+		let unreadable = activityRead().unreadable;
+		for (const section of LIST_SECTIONS) unreadable += readSection(doc, section).unreadable;
+		for (const section of ['identity', 'directives'] as const) {
+			if (singletonOf(doc, section) === undefined) unreadable++;
+		}
+		return unreadable;
+	});
+	return Object.freeze(view);
 }
 
 /**

@@ -49,3 +49,16 @@ export {
 } from './envelope';
 export { type AuthPayload, type AuthProof, authPayload, signAuth, verifyAuth } from './auth';
 export { type NewVault, type Rotation, createVault, removeMember } from './vault';
+export {
+	INVITE_PATH,
+	INVITE_SCHEME,
+	INVITE_SEED_BYTES,
+	INVITE_TTL_MS,
+	MAX_INVITE_VAULTS,
+	type Invite,
+	type InviteKeys,
+	type InviteParseResult,
+	inviteKeys,
+	inviteLink,
+	parseInviteLink
+} from './invite';
