@@ -147,3 +147,18 @@ export function estimateStrength(passphrase: string): Strength {
 export function isAcceptable(passphrase: string): boolean {
 	return estimateStrength(passphrase).score >= MIN_SCORE;
 }
+
+/**
+ * The messages for a new passphrase that is too weak or whose confirmation differs (none when
+ * both are fine), translated with `t`.
+ */
+export function newPassphraseErrors(
+	passphrase: string,
+	confirmation: string,
+	t: (key: string) => string
+): { passphrase?: string; confirmation?: string } {
+	const errors: { passphrase?: string; confirmation?: string } = {};
+	if (!isAcceptable(passphrase)) errors.passphrase = t('passphrase.tooWeak');
+	if (confirmation !== passphrase) errors.confirmation = t('passphrase.mismatch');
+	return errors;
+}
