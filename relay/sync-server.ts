@@ -109,7 +109,9 @@ export interface SyncOptions {
 class Refusal extends Error {
 	constructor(
 		readonly code: ErrorCode,
-		message: string
+		message: string,
+		/** With `bad_counter`: the author's next counter. */
+		readonly expected?: number
 	) {
 		super(message);
 	}
@@ -248,7 +250,7 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 		} catch (error) {
 			if (error instanceof Refusal) {
 				log.info('frame refused', { type: frame.type, code: error.code });
-				return sendError(conn, frame.id, error.code, error.message);
+				return sendError(conn, frame.id, error.code, error.message, error.expected);
 			}
 			log.error('frame failed', { type: frame.type, error: error instanceof Error ? error.message : String(error) });
 			sendError(conn, frame.id, 'internal', 'the relay could not handle this frame; try again later');
@@ -465,7 +467,7 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 			case 'duplicate':
 				return { type: 'ack', id: frame.id, seq: result.seq };
 			case 'bad_counter':
-				throw new Refusal('bad_counter', `this author's next counter is ${result.expected}`);
+				throw new Refusal('bad_counter', `this author's next counter is ${result.expected}`, result.expected);
 			case 'stale_epoch':
 				throw staleEpoch(result.epoch);
 			case 'quota':
@@ -580,10 +582,15 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 		conn.ws.send(text, TEXT_FRAME);
 	}
 
-	function sendError(conn: Connection, id: number | undefined, code: ErrorCode, message: string): void {
+	function sendError(conn: Connection, id: number | undefined, code: ErrorCode, message: string, expected?: number): void {
 		metrics.rejected(code);
-		const text = message.slice(0, MAX_ERROR_MESSAGE_LENGTH);
-		send(conn, id === undefined ? { type: 'error', code, message: text } : { type: 'error', id, code, message: text });
+		send(conn, {
+			type: 'error',
+			...(id === undefined ? {} : { id }),
+			code,
+			message: message.slice(0, MAX_ERROR_MESSAGE_LENGTH),
+			...(expected === undefined ? {} : { expected })
+		});
 	}
 
 	return {

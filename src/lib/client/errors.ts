@@ -110,7 +110,12 @@ export class OfflineError extends CarnetError {
  * e.g. `not_member`, `quota`; the message is the relay's, in English, for developers.
  */
 export class RelayError extends CarnetError {
-	constructor(code: string, message: string) {
+	constructor(
+		code: string,
+		message: string,
+		/** With `bad_counter`: the author's next counter as the relay counts it. */
+		readonly expected?: number
+	) {
 		super(code, message);
 	}
 }

@@ -140,7 +140,7 @@ export class RelaySocket {
 			this.#waiting.set(id, { resolve, reject, timer });
 			this.#ws.send(JSON.stringify({ ...frame, id }));
 		}).then((answer) => {
-			if (answer.type === 'error') throw new RelayError(answer.code, answer.message);
+			if (answer.type === 'error') throw new RelayError(answer.code, answer.message, answer.expected);
 			if (answer.type !== type) throw new RelayError('bad_frame', `expected ${type}, got ${answer.type}`);
 			return answer as Extract<RelayFrame, { type: T }>;
 		});

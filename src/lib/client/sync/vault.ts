@@ -835,9 +835,8 @@ export class VaultSync {
 				return true;
 			case 'bad_counter': {
 				// The relay knows counters this device forgot (its state was lost): number from there.
-				const expected = Number(/next counter is (\d+)/.exec(error.message)?.[1]);
-				if (!Number.isSafeInteger(expected) || expected < 1) throw error;
-				this.#reseal(expected);
+				if (error.expected === undefined) throw error;
+				this.#reseal(error.expected);
 				return true;
 			}
 			default:

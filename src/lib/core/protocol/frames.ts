@@ -141,7 +141,9 @@ export const relayFrameSchema = z.discriminatedUnion('type', [
 		type: z.literal('error'),
 		id: requestId.optional(),
 		code: z.enum(ERROR_CODES),
-		message: z.string().max(MAX_ERROR_MESSAGE_LENGTH)
+		message: z.string().max(MAX_ERROR_MESSAGE_LENGTH),
+		/** With `bad_counter`: the author's next counter, so a device that lost its state renumbers. */
+		expected: z.number().int().positive().optional()
 	}),
 	z
 		.strictObject({
