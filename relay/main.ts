@@ -3,11 +3,21 @@
  *   PORT (8787), HOST (127.0.0.1), DATA_DIR (./data), STATIC_DIR (./build), LOG_LEVEL (info),
  *   and the sync limits, positive integers: VAULT_QUOTA_BYTES, RATE_PER_SECOND, RATE_BURST,
  *   MAX_CONNECTIONS_PER_IP, HEARTBEAT_MS, AUTH_TIMEOUT_MS (defaults in relay/sync-server.ts).
+ * Sharing (SMART Health Links, relay/shl-server.ts), positive integers too:
+ *   SHL_PASSCODE_ATTEMPTS (10)           passcode attempts per link, reset by a new passcode
+ *   SHL_MAX_BODY_BYTES (32 MiB)          largest share a device may publish (PUT, files inline)
+ *   CONTRIBUTION_MAX_BYTES (20 MiB)      largest sealed contribution from a professional
+ *   SHL_TICKET_TTL_MS (3600000)          how long a file location stays valid (tests shorten it)
+ *   PUBLIC_ORIGIN (unset)                e.g. https://carnet.example: the origin of file locations
+ *                                        in manifests; unset, the request's Host (and
+ *                                        X-Forwarded-Proto https) is used.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, levelFromEnv } from './log';
 import { createRelay } from './server';
+import { DEFAULT_SHL_LIMITS, type ShlLimits } from './shl-server';
+import { openSqliteShareStore } from './store/sqlite-shares';
 import { openSqliteStore } from './store/sqlite';
 import { DEFAULT_LIMITS, type SyncLimits } from './sync-server';
 
@@ -20,16 +30,31 @@ const LIMIT_VARIABLES: Record<keyof SyncLimits, string> = {
 	authTimeoutMs: 'AUTH_TIMEOUT_MS'
 };
 
+const SHL_LIMIT_VARIABLES: Record<keyof ShlLimits, string> = {
+	passcodeAttempts: 'SHL_PASSCODE_ATTEMPTS',
+	maxBodyBytes: 'SHL_MAX_BODY_BYTES',
+	contributionMaxBytes: 'CONTRIBUTION_MAX_BYTES',
+	ticketTtlMs: 'SHL_TICKET_TTL_MS'
+};
+
 /** The limits with the environment's overrides; a malformed value stops the relay rather than being ignored. */
-function limitsFromEnv(env: NodeJS.ProcessEnv): SyncLimits {
-	const limits = { ...DEFAULT_LIMITS };
-	for (const [key, name] of Object.entries(LIMIT_VARIABLES) as [keyof SyncLimits, string][]) {
+function limitsFromEnv<L extends object>(env: NodeJS.ProcessEnv, defaults: L, variables: Record<keyof L, string>): L {
+	const limits = { ...defaults };
+	for (const [key, name] of Object.entries(variables) as [keyof L, string][]) {
 		const value = env[name];
 		if (value === undefined || value === '') continue;
 		if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`${name} must be a positive integer`);
-		limits[key] = Number(value);
+		limits[key] = Number(value) as L[keyof L];
 	}
 	return limits;
+}
+
+/** PUBLIC_ORIGIN, checked to be an origin (scheme, host, port; nothing after). */
+function publicOriginFromEnv(value: string | undefined): string | undefined {
+	if (value === undefined || value === '') return undefined;
+	const url = new URL(value);
+	if (url.origin !== value.replace(/\/$/, '')) throw new Error('PUBLIC_ORIGIN must be an origin such as https://carnet.example');
+	return url.origin;
 }
 
 const log = createLogger(levelFromEnv(process.env.LOG_LEVEL));
@@ -39,10 +64,15 @@ const dataDir = resolve(process.env.DATA_DIR ?? 'data');
 const staticDir = resolve(process.env.STATIC_DIR ?? 'build');
 
 mkdirSync(dataDir, { recursive: true });
+const database = join(dataDir, 'carnet.sqlite');
 const relay = createRelay({
 	staticDir,
-	store: openSqliteStore(join(dataDir, 'carnet.sqlite')),
-	limits: limitsFromEnv(process.env),
+	store: openSqliteStore(database),
+	// The same file, its own tables and connection (relay/store/sqlite-shares.ts).
+	shares: openSqliteShareStore(database),
+	limits: limitsFromEnv(process.env, DEFAULT_LIMITS, LIMIT_VARIABLES),
+	shlLimits: limitsFromEnv(process.env, DEFAULT_SHL_LIMITS, SHL_LIMIT_VARIABLES),
+	publicOrigin: publicOriginFromEnv(process.env.PUBLIC_ORIGIN),
 	log
 });
 relay.server.listen(port, host, () => {

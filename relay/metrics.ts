@@ -14,6 +14,20 @@ export class Metrics {
 	/** Error answers sent, per code. */
 	readonly framesRejected = new Map<ErrorCode, number>(ERROR_CODES.map((code) => [code, 0]));
 
+	/** Manifest requests to known links, by outcome (docs/SHARING.md); unknown links are not counted apart. */
+	readonly shlManifests = new Map<'opened' | 'wrong_passcode' | 'refused', number>([
+		['opened', 0],
+		['wrong_passcode', 0],
+		['refused', 0]
+	]);
+	/** Contributions stored. */
+	shlContributions = 0;
+
+	/** Counts one manifest request to a known link. */
+	shlManifest(outcome: 'opened' | 'wrong_passcode' | 'refused'): void {
+		this.shlManifests.set(outcome, (this.shlManifests.get(outcome) ?? 0) + 1);
+	}
+
 	/** Counts one error answer. */
 	rejected(code: ErrorCode): void {
 		this.framesRejected.set(code, (this.framesRejected.get(code) ?? 0) + 1);
@@ -31,6 +45,12 @@ export class Metrics {
 			'# HELP carnet_sync_frames_rejected_total Frames answered with an error, by code.',
 			'# TYPE carnet_sync_frames_rejected_total counter',
 			...[...this.framesRejected].map(([code, n]) => `carnet_sync_frames_rejected_total{code="${code}"} ${n}`),
+			'# HELP carnet_shl_manifest_requests_total Manifest requests to known SMART Health Links, by outcome.',
+			'# TYPE carnet_shl_manifest_requests_total counter',
+			...[...this.shlManifests].map(([outcome, n]) => `carnet_shl_manifest_requests_total{outcome="${outcome}"} ${n}`),
+			'# HELP carnet_shl_contributions_total Contributions stored.',
+			'# TYPE carnet_shl_contributions_total counter',
+			`carnet_shl_contributions_total ${this.shlContributions}`,
 			''
 		].join('\n');
 	}

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from './log';
 import { Metrics } from './metrics';
+import { createApiHandler, type ShlLimits } from './shl-server';
 import { createStaticHandler } from './static';
+import type { ShareStore } from './store/shares';
 import type { Store } from './store/store';
 import { attachSync, type SyncLimits } from './sync-server';
 
@@ -13,24 +15,43 @@ export interface RelayOptions {
 	store: Store;
 	/** Rate, connection, quota and timing limits of the sync endpoint. */
 	limits: SyncLimits;
+	/** SMART Health Links shares, access log and contributions; closed on `close()` too. */
+	shares: ShareStore;
+	/** Limits of the sharing API (`/api/`). */
+	shlLimits: ShlLimits;
+	/** The origin professionals reach the relay at, for file locations; default: the request's Host. */
+	publicOrigin?: string;
 	log: Logger;
 }
 
 /** A running relay: its HTTP server (not yet listening) and an orderly way to stop it. */
 export interface Relay {
 	server: Server;
-	/** Stops accepting connections, closes every sync socket once its frames are handled, then the store. */
+	/** Stops accepting connections, closes every sync socket once its frames are handled, then the stores. */
 	close(): Promise<void>;
 }
 
 /**
  * The Carnet relay: one HTTP server on one port serving the app, a health check, metrics,
- * and the sync WebSocket on `/sync`.
+ * the sharing API under `/api/` (relay/shl-server.ts) and the sync WebSocket on `/sync`.
  */
 export function createRelay(options: RelayOptions): Relay {
 	const serveStatic = createStaticHandler(options.staticDir);
 	const metrics = new Metrics();
+	const api = createApiHandler({
+		shares: options.shares,
+		limits: options.shlLimits,
+		log: options.log,
+		metrics,
+		publicOrigin: options.publicOrigin,
+		// Called per request, after `sync` below is attached to the server this handler serves.
+		sync: () => sync
+	});
 	const server = createServer((req, res) => {
+		if (req.url?.startsWith('/api/')) {
+			void api(req, res);
+			return;
+		}
 		if (req.url === '/healthz') {
 			res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
 			res.end(JSON.stringify({ status: 'ok' }));
@@ -55,6 +76,7 @@ export function createRelay(options: RelayOptions): Relay {
 			await sync.close();
 			server.closeAllConnections();
 			await stopped;
+			await options.shares.close();
 			await options.store.close();
 		}
 	};

@@ -25,14 +25,23 @@ const TYPES: Record<string, string> = {
  * bootstrap script allowed by its hash; 'wasm-unsafe-eval' is what Automerge and libsodium
  * need to compile their WebAssembly, nothing more.
  */
-export function contentSecurityPolicy(inlineScriptHashes: string[] = []): string {
+export function contentSecurityPolicy(inlineScriptHashes: string[] = [], viewer = false): string {
 	const scripts = ["'self'", "'wasm-unsafe-eval'", ...inlineScriptHashes.map((h) => `'${h}'`)];
 	return (
 		`default-src 'self'; script-src ${scripts.join(' ')}; style-src 'self' 'unsafe-inline'; ` +
-		"img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; " +
+		`img-src 'self' data: blob:; connect-src ${viewer ? VIEWER_CONNECT_SRC : "'self'"}; worker-src 'self'; frame-ancestors 'none'; ` +
 		"base-uri 'none'; form-action 'self'; object-src 'none'"
 	);
 }
+
+/**
+ * The professional's viewer opens any producer's SMART Health Link, so its pages may fetch
+ * from any https server (and a local one, for a relay on the same machine). It holds no key
+ * but the link's and stores nothing; the patient's pages keep `connect-src 'self'`.
+ */
+const VIEWER_CONNECT_SRC = "'self' blob: https: http://localhost:* http://127.0.0.1:*";
+/** Pages of the viewer (see VIEWER_CONNECT_SRC). */
+const VIEWER_PATHS = new Set(['/shl', '/scan']);
 
 /** sha256 sources of the inline scripts of an HTML page, for its CSP. */
 export function inlineScriptHashes(html: string): string[] {
@@ -63,12 +72,12 @@ export function createStaticHandler(root: string, fallback = 'index.html') {
 	const base = normalize(root + sep);
 	// Hash each page's inline scripts once per version of the page (a rebuild changes mtime).
 	const pagePolicies = new Map<string, Promise<string>>();
-	const policyFor = (file: string, mtimeMs: number): Promise<string> => {
+	const policyFor = (file: string, mtimeMs: number, viewer: boolean): Promise<string> => {
 		if (extname(file) !== '.html') return Promise.resolve(contentSecurityPolicy());
-		const version = `${file}@${mtimeMs}`;
+		const version = `${file}@${mtimeMs}@${viewer}`;
 		let policy = pagePolicies.get(version);
 		if (!policy) {
-			policy = readFile(file, 'utf8').then((html) => contentSecurityPolicy(inlineScriptHashes(html)));
+			policy = readFile(file, 'utf8').then((html) => contentSecurityPolicy(inlineScriptHashes(html), viewer));
 			pagePolicies.set(version, policy);
 		}
 		return policy;
@@ -110,7 +119,7 @@ export function createStaticHandler(root: string, fallback = 'index.html') {
 		}
 		res.writeHead(200, {
 			...SECURITY_HEADERS,
-			'Content-Security-Policy': await policyFor(file, info.mtimeMs),
+			'Content-Security-Policy': await policyFor(file, info.mtimeMs, VIEWER_PATHS.has(pathname.replace(/\/$/, ''))),
 			'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
 			'Content-Length': String(info.size),
 			'Cache-Control': cacheControl(file)

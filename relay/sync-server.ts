@@ -95,6 +95,16 @@ const TEXT_FRAME = { binary: false } as const;
 export interface SyncServer {
 	/** Stops accepting sockets, lets frames in progress finish, closes every socket. */
 	close(): Promise<void>;
+	/**
+	 * Pushes `frame` (a `notice`) to every socket subscribed to `vault` on which a current
+	 * member is authenticated, right after the event it announces was stored (docs/SHARING.md).
+	 */
+	notify(vault: string, frame: RelayFrame): Promise<void>;
+	/**
+	 * The vault's replayed membership chain, from the cache the sync endpoint keeps (so HTTP
+	 * requests see a removal as soon as sockets do); undefined for an unknown vault.
+	 */
+	membership(vault: string): Promise<MembershipState | undefined>;
 }
 
 /** What `attachSync` needs. */
@@ -538,7 +548,7 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 	// --- fan-out ----------------------------------------------------------------------------
 
 	/** Pushes `frame` to the vault's subscribers other than `except`, dropping any that may no longer read it. */
-	function deliver(state: MembershipState, frame: RelayFrame, except: Connection): void {
+	function deliver(state: MembershipState, frame: RelayFrame, except?: Connection): void {
 		const now = new Date();
 		// Serialised and UTF-8 encoded once for all subscribers, and only if one is there to get it.
 		let encoded: Buffer | undefined;
@@ -594,6 +604,12 @@ export function attachSync(server: Server, options: SyncOptions): SyncServer {
 	}
 
 	return {
+		async notify(vault, frame) {
+			if (!subscribers.has(vault)) return;
+			const state = await membership(vault);
+			if (state !== undefined) deliver(state, frame);
+		},
+		membership,
 		async close() {
 			closing = true;
 			clearInterval(heartbeat);

@@ -1,5 +1,7 @@
 import type { ParamMatcher } from '@sveltejs/kit';
-import { SECTIONS, type SectionId } from '$lib/core/record';
+// Not the record index: matchers load with every page, the viewer's included, and the index
+// pulls in Automerge.
+import { SECTIONS, type SectionId } from '$lib/core/record/sections';
 
 /** `/record/<section>` accepts the record's section ids only. */
 export const match = ((param: string): param is SectionId =>

@@ -171,9 +171,10 @@ function summarize(sections: Sections, today: string): RecordSummary {
 
 /**
  * Builds the view of a record. `now` sets "today" for the summary (current treatments, overdue
- * vaccinations); it defaults to the device clock.
+ * vaccinations); it defaults to the device clock. Shares are left out: the real view reads
+ * them with `readShares`, tested on its own.
  */
-export function referenceView(doc: RecordDoc, now: Date): RecordView {
+export function referenceView(doc: RecordDoc, now: Date): Omit<RecordView, 'shares'> {
 	const { sections, unreadable: badEntries } = readSections(doc);
 	const { activity, unreadable: badLines } = readActivity(doc);
 	let unreadable = badEntries + badLines;

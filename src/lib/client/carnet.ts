@@ -61,6 +61,8 @@ import {
 	type VaultMeta
 } from './keyring';
 import { displayNameOf, OpenRecord, type RecordHandle } from './record-handle';
+import { Attachments, type AttachmentStore } from './attachments';
+import { Shares, ShareStateStore, type ShareService } from './share';
 import type { Identity } from './sync/chain';
 import { Engine, type EngineOptions, type MemberInfo, type SessionPort, type SyncEngine, type SyncStatus } from './sync/engine';
 import { authInvites, joinedState, joinVaults, recoveryOf, retireDevice, type Grant, type Joined } from './sync/enrol';
@@ -448,6 +450,10 @@ export class Session {
 	#vaultKeys = new Map<string, Uint8Array>();
 	#metas = new Map<string, VaultMeta>();
 	#open = new Map<string, Promise<OpenRecord>>();
+	// The records whose opening resolved, for what must answer synchronously (a share's link).
+	#opened = new Map<string, OpenRecord>();
+	#shares = new Map<string, Shares>();
+	#attachments = new Map<string, Attachments>();
 	#locked = false;
 
 	static {
@@ -470,6 +476,16 @@ export class Session {
 		this.#recoveryRecipient = recovery.recoveryRecipient;
 		this.#recoveryId = recovery.recoveryId;
 		this.#engine = new Engine(this.#port(), relay);
+		// Share events: a notice wakes its record's share service; every (re)connection makes
+		// each record catch up on what happened while this device was offline.
+		this.#engine.onRelayEvent((event) => {
+			if (this.#locked) return;
+			const vaultIds = event.type === 'notice' ? [event.vault] : [...this.#vaultKeys.keys()];
+			for (const vaultId of vaultIds) {
+				if (!this.#vaultKeys.has(vaultId)) continue;
+				(this.shares(vaultId) as Shares).relayEvent(event);
+			}
+		});
 	}
 
 	/**
@@ -509,6 +525,7 @@ export class Session {
 		this.#vaultKeys.set(vaultId, vaultKey);
 		this.#metas.set(vaultId, openMeta(vaultId, vaultKey, entry.meta) ?? { name: '', createdAt: 0 });
 		this.#open.set(vaultId, Promise.resolve(record));
+		this.#opened.set(vaultId, record);
 	}
 
 	// What OpenRecord needs for one vault of this session.
@@ -561,6 +578,7 @@ export class Session {
 		if (!localKey) throw new UnknownRecordError();
 		const record = await OpenRecord.adopt(this.#recordParams(vaultId, localKey), doc);
 		this.#open.set(vaultId, Promise.resolve(record));
+		this.#opened.set(vaultId, record);
 		await this.#rename(vaultId, displayNameOf(doc));
 		return record;
 	}
@@ -621,9 +639,70 @@ export class Session {
 			pending = OpenRecord.open(this.#recordParams(vaultId, vaultKey));
 			this.#open.set(vaultId, pending);
 			// A failed open must not stick: the next call tries again.
-			pending.catch(() => this.#open.delete(vaultId));
+			pending.then(
+				(record) => void (this.#open.get(vaultId) === pending && this.#opened.set(vaultId, record)),
+				() => this.#open.delete(vaultId)
+			);
 		}
 		return pending;
+	}
+
+	/**
+	 * The record's sharing with professionals (docs/SHARING.md): create, revoke, republish
+	 * shares, fetch who opened them and what was contributed. One service per record while
+	 * unlocked; UnknownRecordError for a record not on this device.
+	 */
+	shares(vaultId: string): ShareService {
+		this.#assertKnown(vaultId);
+		let service = this.#shares.get(vaultId);
+		if (service === undefined) {
+			const localKey = this.#vaultKeys.get(vaultId)!;
+			const engine = this.#engine;
+			service = new Shares({
+				vaultId,
+				record: () => this.#openRecord(vaultId),
+				openedRecord: () => this.#opened.get(vaultId),
+				attachments: this.#attachmentsOf(vaultId),
+				member: () => {
+					const device = this.#requireDevice();
+					return { id: device.deviceId, sign: device.sign };
+				},
+				origins: () => {
+					const { url, appOrigin } = engine.relay;
+					if (url === undefined) return undefined;
+					const relay = httpOrigin(url);
+					return { relay, app: appOrigin ?? relay };
+				},
+				epochKey: () => {
+					const keys = engine.epochKeys(vaultId);
+					const current = keys.size === 0 ? undefined : Math.max(...keys.keys());
+					for (const [epoch, key] of keys) if (epoch !== current) key.fill(0);
+					return current === undefined ? undefined : keys.get(current);
+				},
+				online: () => engine.online,
+				state: new ShareStateStore(this.#db, vaultId, localKey)
+			});
+			this.#shares.set(vaultId, service);
+		}
+		return service;
+	}
+
+	/**
+	 * The files of the record's documents kept on this device, encrypted like the record
+	 * (attachments.ts). UnknownRecordError for a record not on this device.
+	 */
+	attachments(vaultId: string): AttachmentStore {
+		this.#assertKnown(vaultId);
+		return this.#attachmentsOf(vaultId);
+	}
+
+	#attachmentsOf(vaultId: string): Attachments {
+		let store = this.#attachments.get(vaultId);
+		if (store === undefined) {
+			store = new Attachments(this.#db, vaultId, this.#vaultKeys.get(vaultId)!, () => this.#openRecord(vaultId));
+			this.#attachments.set(vaultId, store);
+		}
+		return store;
 	}
 
 	/**
@@ -740,11 +819,16 @@ export class Session {
 		this.#locked = true;
 		const open = [...this.#open.values()];
 		this.#open.clear();
+		this.#opened.clear();
+		for (const service of this.#shares.values()) service.close();
+		this.#shares.clear();
 		try {
 			// The engine first: it flushes records and writes its state before they close.
 			await this.#engine.stop();
 			await Promise.allSettled(open.map(async (p) => (await p).close()));
 		} finally {
+			for (const store of this.#attachments.values()) store.close();
+			this.#attachments.clear();
 			for (const key of this.#vaultKeys.values()) key.fill(0);
 			this.#vaultKeys.clear();
 			this.#metas.clear();

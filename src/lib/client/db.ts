@@ -1,7 +1,7 @@
 /**
  * The IndexedDB schema of a Carnet device.
  *
- * Five object stores, all with out-of-line keys:
+ * Seven object stores, all with out-of-line keys:
  *  - `device`  one entry (key `'device'`): public keys in clear, private keys wrapped under
  *              a passphrase-derived key.
  *  - `vaults`  one entry per record (key = vault id, 128 random bits): lockboxes and the
@@ -12,6 +12,10 @@
  *              state (membership chain, epoch keys, counters, cursor), encrypted (sync/store.ts).
  *  - `outbox`  change batches sealed for the relay and not yet acknowledged, key =
  *              [vaultId, counter], value encrypted again under the record's local key.
+ *  - `attachments`  the bytes of documents' files (attachments.ts), key = [vaultId,
+ *              keyed hash of the document id], value encrypted under the record's local key.
+ *  - `shareState`   per device and record, what the device has fetched of the relay's share
+ *              events (client/share), key = vault id, value encrypted likewise.
  *
  * Nothing here is plaintext record data, and no key names a person: ids are random, hashed
  * or public keys.
@@ -20,7 +24,7 @@ import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import type { KdfParams } from '../core/crypto';
 
 /** Bumped only with a migration in `upgrade` below. */
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 /** Default database name; tests and benchmarks use their own. */
 export const DEFAULT_DB_NAME = 'carnet';
 /** The single key of the `device` store. */
@@ -78,10 +82,15 @@ export interface CarnetDB extends DBSchema {
 	chunks: { key: string[]; value: Uint8Array };
 	sync: { key: string; value: Uint8Array };
 	outbox: { key: [string, number]; value: Uint8Array };
+	attachments: { key: [string, string]; value: Uint8Array };
+	shareState: { key: string; value: Uint8Array };
 }
 
 /** Store names, kept in one place because transactions list them. */
 export const STORES = ['device', 'vaults', 'chunks', 'sync', 'outbox'] as const;
+
+/** The stores of sharing (version 3): empty on a device that never shared nor received a file. */
+export const SHARING_STORES = ['attachments', 'shareState'] as const;
 
 /**
  * Opens (creating or upgrading) the Carnet database on the given factory. We call
@@ -104,6 +113,11 @@ export async function openCarnetDb(
 			// Sync through the relay: records already on the device register on the first connection.
 			db.createObjectStore('sync');
 			db.createObjectStore('outbox');
+		}
+		if (event.oldVersion < 3) {
+			// Sharing: documents' files and the per-device cursors of share events start empty.
+			db.createObjectStore('attachments');
+			db.createObjectStore('shareState');
 		}
 	});
 	const db = (await wrap(request)) as unknown as IDBPDatabase<CarnetDB>;

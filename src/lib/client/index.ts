@@ -13,7 +13,7 @@ export {
 	type RecordInfo,
 	type StatusListener
 } from './carnet';
-export { type MemberInfo, type SyncEngine, type SyncIssue, type SyncStatus } from './sync/engine';
+export { type MemberInfo, type RelayEvent, type SyncEngine, type SyncIssue, type SyncStatus } from './sync/engine';
 export { type WebSocketConstructor, type WebSocketLike } from './sync/socket';
 export { COMPACT_AFTER_INCREMENTALS } from './doc-store';
 export {
@@ -26,6 +26,20 @@ export {
 	type EncryptedStorageAdapterOptions
 } from './storage-adapter';
 export { DEFAULT_DB_NAME, type Lockbox, type LockboxKind } from './db';
+export { fileMetaOf, type AttachmentStore, type FileInput, type StoredFile } from './attachments';
+export {
+	CONTRIBUTION_MAX_BYTES,
+	EMERGENCY_SECTIONS,
+	REPUBLISH_DEBOUNCE_MS,
+	contributionEntryId,
+	type ShareEvent,
+	type ShareOptions,
+	type ShareProblem,
+	type ShareProgress,
+	type ShareService,
+	type ShareStep
+} from './share';
+export type { AccessEntry, ShareInfo, ShareKind, ShareableSection } from '../core/record';
 export {
 	CarnetError,
 	CorruptChunkError,

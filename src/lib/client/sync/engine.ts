@@ -69,6 +69,13 @@ export interface SessionPort extends Omit<VaultHost, 'notify' | 'inTurn'> {
 	adoptDocument(vaultId: string, doc: Automerge.Doc<RecordDoc>): Promise<OpenRecord>;
 }
 
+/**
+ * What the sharing side hears from the relay connection: a share notice for a vault, or
+ * `connected` (each time a socket is authenticated), when devices catch up on what they
+ * missed while offline (docs/SHARING.md, "Live").
+ */
+export type RelayEvent = { type: 'notice'; vault: string; kind: 'access' | 'contribution'; seq: number } | { type: 'connected' };
+
 /** First retry delay; doubles on every failure up to RETRY_MAX_MS, then jittered. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -86,6 +93,7 @@ export class Engine implements SyncEngine {
 	readonly #vaults = new Map<string, VaultSync>();
 	readonly #loading = new Map<string, Promise<VaultSync>>();
 	readonly #subscribers = new Set<(vaultId: string, status: SyncStatus) => void>();
+	readonly #relayListeners = new Set<(event: RelayEvent) => void>();
 	readonly #shown = new Map<string, string>();
 	#socket: RelaySocket | undefined;
 	#dialing = false;
@@ -149,6 +157,32 @@ export class Engine implements SyncEngine {
 		clearTimeout(this.#retry);
 		this.#retry = undefined;
 		this.#socket?.close();
+	}
+
+	/** True while a socket to the relay is open and authenticated. */
+	get online(): boolean {
+		return this.#socket !== undefined;
+	}
+
+	/**
+	 * Calls `fn` with every share notice and every (re)connection; returns the unsubscriber.
+	 * Listener errors are contained: a notice never disturbs the sync.
+	 */
+	onRelayEvent(fn: (event: RelayEvent) => void): () => void {
+		this.#relayListeners.add(fn);
+		return () => {
+			this.#relayListeners.delete(fn);
+		};
+	}
+
+	#emitRelay(event: RelayEvent): void {
+		for (const fn of [...this.#relayListeners]) {
+			try {
+				fn(event);
+			} catch {
+				// A listener's failure is its own (see onRelayEvent).
+			}
+		}
 	}
 
 	/** See SyncEngine.whenSynced. */
@@ -295,7 +329,10 @@ export class Engine implements SyncEngine {
 			const opened = socket;
 			opened.listen(
 				(frame) => this.#pushed(opened, frame),
-				() => this.#closed(opened)
+				() => this.#closed(opened),
+				(frame) => {
+					if (opened === this.#socket) this.#emitRelay({ type: 'notice', vault: frame.vault, kind: frame.kind, seq: frame.seq });
+				}
 			);
 			const listed = await opened.auth(this.#port.device().sign);
 			await Promise.allSettled(this.#loading.values());
@@ -309,6 +346,7 @@ export class Engine implements SyncEngine {
 			const vaults = [...this.#vaults.values()].sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
 			for (const vault of vaults) void vault.start(opened);
 			for (const vaultId of listed) if (!this.#loading.has(vaultId)) this.#discover(opened, vaultId).catch(() => {});
+			this.#emitRelay({ type: 'connected' });
 		} catch {
 			this.#dialing = false;
 			socket?.close();

@@ -28,6 +28,9 @@ export type Outgoing = ClientFrame extends infer F ? (F extends unknown ? Omit<F
 /** Frames the relay sends without being asked. */
 export type PushFrame = Extract<RelayFrame, { type: 'envelope' | 'membership' | 'revoked' }>;
 
+/** The relay's word that a share event was stored for a vault (docs/SHARING.md, "Live"). */
+export type NoticeFrame = Extract<RelayFrame, { type: 'notice' }>;
+
 /** How long a request may wait for its answer before the socket is presumed dead. */
 export const REQUEST_TIMEOUT_MS = 20_000;
 
@@ -56,6 +59,7 @@ export class RelaySocket {
 	#nextId = 1;
 	#closed = false;
 	#onPush: (frame: PushFrame) => void = () => {};
+	#onNotice: (frame: NoticeFrame) => void = () => {};
 	#onClose: () => void = () => {};
 
 	private constructor(ws: WebSocketLike, nonce: string) {
@@ -111,10 +115,14 @@ export class RelaySocket {
 		return !this.#closed && this.#ws.readyState === OPEN;
 	}
 
-	/** Sets who gets the relay's pushes and who hears of the close (once). */
-	listen(onPush: (frame: PushFrame) => void, onClose: () => void): void {
+	/**
+	 * Sets who gets the relay's pushes and who hears of the close (once); `onNotice` gets the
+	 * share notices, which concern no record's sync.
+	 */
+	listen(onPush: (frame: PushFrame) => void, onClose: () => void, onNotice?: (frame: NoticeFrame) => void): void {
 		this.#onPush = onPush;
 		this.#onClose = onClose;
+		if (onNotice !== undefined) this.#onNotice = onNotice;
 		if (this.#closed) onClose();
 	}
 
@@ -175,6 +183,9 @@ export class RelaySocket {
 			case 'membership':
 			case 'revoked':
 				this.#onPush(frame);
+				return;
+			case 'notice':
+				this.#onNotice(frame);
 				return;
 			case 'error':
 				// A refusal the relay could not tie to a request (rate_limited): which request it

@@ -6,18 +6,21 @@
  */
 
 /** What went wrong, in the terms callers act on. */
-export type CryptoErrorCode = 'decrypt_failed' | 'bad_signature' | 'bad_input';
+export type CryptoErrorCode = 'decrypt_failed' | 'bad_signature' | 'bad_input' | 'unsupported';
 
 const DEFAULT_MESSAGES: Record<CryptoErrorCode, string> = {
 	decrypt_failed: 'decryption failed',
 	bad_signature: 'signature verification failed',
-	bad_input: 'invalid input'
+	bad_input: 'invalid input',
+	// Well-formed data in a format or algorithm we deliberately do not handle (e.g. a JWE that is not dir/A256GCM).
+	unsupported: 'unsupported algorithm or format'
 };
 
 /**
  * Thrown for tampered or undecryptable data (`decrypt_failed`), a signature a caller chose to
  * treat as fatal (`bad_signature`, for modules above this one) and malformed arguments
- * (`bad_input`). Keep messages value-free: they end up in logs.
+ * (`bad_input`), and well-formed data using an algorithm or format we do not handle
+ * (`unsupported`). Keep messages value-free: they end up in logs.
  */
 export class CryptoError extends Error {
 	readonly code: CryptoErrorCode;

@@ -12,7 +12,11 @@ export {
 	KDF_OPS_LIMIT,
 	KDF_MEM_LIMIT,
 	KDF_MIN_OPS_LIMIT,
-	KDF_MIN_MEM_LIMIT
+	KDF_MIN_MEM_LIMIT,
+	PASSCODE_OPS_LIMIT,
+	PASSCODE_MEM_LIMIT,
+	hashPasscode,
+	verifyPasscode
 } from './kdf';
 export { encrypt, decrypt } from './aead';
 export { type BoxKeyPair, boxKeyPair, seal, openSealed } from './box';

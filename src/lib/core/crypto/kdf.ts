@@ -94,3 +94,41 @@ function checkParams(params: KdfParams): void {
 function isIntegerIn(value: number, min: number, max: number): boolean {
 	return Number.isSafeInteger(value) && value >= min && value <= max;
 }
+
+/**
+ * Cost of `hashPasscode`: OWASP's minimum for Argon2id (t=2, m=19 MiB, one lane), lighter
+ * than the unlock KDF above on purpose. The relay verifies SMART Health Link passcodes on its
+ * event loop, where 64 MiB × 3 passes per guess would stall every other request, and a
+ * stolen relay database is not where the cost matters most: each link's attempt budget (10
+ * by default) caps online guessing, and the link key itself never reaches the relay.
+ */
+export const PASSCODE_OPS_LIMIT = 2;
+export const PASSCODE_MEM_LIMIT = 19 * 1024 * 1024;
+
+/** The one algorithm `verifyPasscode` accepts: a stored string of another kind is refused, not trusted. */
+const PASSCODE_PREFIX = '$argon2id$';
+
+/**
+ * The storable hash of a link passcode: libsodium's `crypto_pwhash_str` (Argon2id, random
+ * salt, parameters inside the string). The passcode is NFKC-normalised like a passphrase, so
+ * the same code typed on another keyboard matches.
+ */
+export function hashPasscode(passcode: string): string {
+	const s = lib();
+	if (typeof passcode !== 'string') throw new CryptoError('bad_input', 'hashPasscode: passcode must be a string');
+	return s.crypto_pwhash_str(utf8Encode(passcode.normalize('NFKC')), PASSCODE_OPS_LIMIT, PASSCODE_MEM_LIMIT);
+}
+
+/**
+ * True when `passcode` matches `hash` (from `hashPasscode`). A malformed or non-Argon2id
+ * hash, or a passcode that is not a string, is simply not a match: false, never a throw.
+ */
+export function verifyPasscode(hash: string, passcode: string): boolean {
+	const s = lib();
+	if (typeof hash !== 'string' || !hash.startsWith(PASSCODE_PREFIX) || typeof passcode !== 'string') return false;
+	try {
+		return s.crypto_pwhash_str_verify(hash, utf8Encode(passcode.normalize('NFKC')));
+	} catch {
+		return false;
+	}
+}

@@ -169,6 +169,16 @@ export const relayFrameSchema = z.discriminatedUnion('type', [
 	}),
 	z.strictObject({ type: z.literal('envelope'), seq, envelope: envelopeSchema }),
 	z.strictObject({ type: z.literal('revoked'), vault: vaultIdSchema }),
+	/**
+	 * A share event was stored for the vault (docs/SHARING.md): a manifest request (`access`)
+	 * or a professional's contribution. Devices fetch `after=` their last seen `seq` over HTTP.
+	 */
+	z.strictObject({
+		type: z.literal('notice'),
+		vault: vaultIdSchema,
+		kind: z.enum(['access', 'contribution']),
+		seq
+	}),
 	z.strictObject({
 		type: z.literal('seen'),
 		id: requestId,

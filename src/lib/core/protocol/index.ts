@@ -1,7 +1,9 @@
 /**
  * The sync wire protocol shared by the relay and the devices: limits, schemas of the signed
- * objects and of every frame, and the frame parsers. Contract: docs/SYNC.md.
+ * objects and of every frame, and the frame parsers. Contract: docs/SYNC.md. Also the
+ * schemas of the relay's SMART Health Links HTTP API (shl.ts, docs/SHARING.md).
  */
 export * from './limits';
 export * from './schemas';
 export * from './frames';
+export * from './shl';

@@ -36,7 +36,10 @@ export {
 	type EntryMeta,
 	type Identity,
 	type Singleton,
-	type SingletonMeta
+	type SingletonMeta,
+	type Contributor,
+	type DocumentExtras,
+	type FileMeta
 } from './schema';
 export { validate, type ValidationResult } from './validate';
 export { SCHEMA_VERSION, type RecordDoc } from './layout';
@@ -45,10 +48,39 @@ export {
 	editEntry,
 	initRecord,
 	removeEntry,
+	setDocumentFile,
 	setHidden,
 	setSingleton,
 	type RecordContext
 } from './operations';
+export {
+	ACCESS_OUTCOMES,
+	EMERGENCY_SECTIONS,
+	SHARE_KINDS,
+	SHAREABLE_SECTIONS,
+	SHARE_LABEL_MAX,
+	accessEntries,
+	addShare,
+	checkShareSelection,
+	ensureSharing,
+	importContribution,
+	markPublished,
+	professionalAuthor,
+	readShares,
+	recordAccess,
+	revokeShare,
+	shareSecrets,
+	type AccessEntry,
+	type AccessOutcome,
+	type ContributionImport,
+	type ShareInfo,
+	type ShareKind,
+	type ShareSecrets,
+	type ShareSelection,
+	type ShareableSection,
+	type StoredShare
+} from './shares';
+export { LINK_ID_PATTERN } from './schema';
 export {
 	ACTIVITY_VIEW_LIMIT,
 	RECENT_DOCUMENTS,

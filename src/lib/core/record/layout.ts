@@ -5,7 +5,8 @@
  *     identity?, directives?: ImmutableString(JSON),
  *     sections: { [section]: { [bucket]: { [id]: bytes(UTF-8 JSON of the entry) } } },
  *     hiddenDocuments: { [documentId]: true },
- *     activity: { [yyyy-mm]: { [id]: bytes(UTF-8 JSON of the line) } } }
+ *     activity: { [yyyy-mm]: { [id]: bytes(UTF-8 JSON of the line) } },
+ *     shares?, accessLog?: { [key]: bytes(UTF-8 JSON) } }   (shares.ts)
  *
  * One opaque value per entry loads ~4x faster than a map per entry, and an entry is never
  * co-edited field by field, so a concurrent edit of the same entry resolves last-writer-wins on
@@ -48,6 +49,10 @@ export interface RecordDoc {
 	sections: Record<ListSectionId, Record<string, StringMap>>;
 	hiddenDocuments: Record<string, true>;
 	activity: Record<string, StringMap>;
+	/** Shares with professionals (shares.ts); absent from records made before sharing. */
+	shares?: StringMap;
+	/** Who opened which share, keyed `<link id>:<seq>` (shares.ts); absent likewise. */
+	accessLog?: StringMap;
 }
 
 /** Writes the empty layout into a fresh document; throws if the document already holds a record. */
@@ -59,6 +64,9 @@ export function createLayout(doc: RecordDoc): void {
 	) as RecordDoc['sections'];
 	doc.hiddenDocuments = {};
 	doc.activity = {};
+	// Created with the record, so no two devices ever create them concurrently (shares.ts).
+	doc.shares = {};
+	doc.accessLog = {};
 }
 
 /** The bucket an entry id belongs in; throws on a document that was never initialised. */

@@ -16,7 +16,7 @@ import {
 	toStoredBytes,
 	type RecordDoc
 } from './layout';
-import { AUTHOR_SCHEMA, META_KEYS, SUMMARY_MAX, type ActivityAction } from './schema';
+import { AUTHOR_SCHEMA, FILE_META_SCHEMA, META_KEYS, SUMMARY_MAX, type ActivityAction, type FileMeta } from './schema';
 import {
 	SINGLETON_SECTIONS,
 	specOf,
@@ -138,7 +138,7 @@ export function editEntry<S extends ListSectionId>(
 	if (!isPlainObject(patch)) reject({ field: '', code: 'invalid_type' });
 	const current: Record<string, unknown> = { ...entry, hidden: id in doc.hiddenDocuments };
 	const changes = Object.fromEntries(
-		Object.entries(patch).filter(([key, v]) => !(META_KEYS.includes(key) && v === current[key]))
+		Object.entries(patch).filter(([key, v]) => !(META_KEYS.includes(key) && sameValue(v, current[key])))
 	);
 	const content = contentOf(entry);
 	const value = checked(section, { ...content, ...changes }, ctx.now);
@@ -148,9 +148,47 @@ export function editEntry<S extends ListSectionId>(
 		updatedAt: at,
 		createdBy: entry.createdBy,
 		updatedBy: author,
-		...value
+		...value,
+		// A document's file and contributor are not form fields: an edit keeps them.
+		...extrasOf(entry)
 	});
 	log(doc, at, author, 'edit', section, id, titleOf(section, value));
+}
+
+/** A document's `file` and `contributor`, which only their own operations write. */
+function extrasOf(entry: Record<string, unknown>): Record<string, unknown> {
+	const extras: Record<string, unknown> = {};
+	if (entry.file !== undefined) extras.file = entry.file;
+	if (entry.contributor !== undefined) extras.contributor = entry.contributor;
+	return extras;
+}
+
+/** Metadata handed back by the UI equals the stored value (objects compare by content). */
+function sameValue(a: unknown, b: unknown): boolean {
+	return a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b));
+}
+
+/**
+ * Sets (or with `null` removes) the metadata of a document's file, whose bytes the client
+ * keeps in its attachment store. Not a form field, so the generic forms stay as they are.
+ * Setting the current value writes nothing.
+ */
+export function setDocumentFile(doc: RecordDoc, id: string, file: FileMeta | null, ctx: RecordContext): void {
+	const { at, author } = stamp(ctx);
+	const parsed = file === null ? undefined : FILE_META_SCHEMA.safeParse(file);
+	if (parsed !== undefined && !parsed.success) reject({ field: 'file', code: 'invalid_type' });
+	const { bucket, entry } = existing(doc, 'documents', id);
+	if (entry === undefined) reject({ field: 'id', code: 'not_found' });
+	if (sameValue(parsed?.data, entry.file)) return;
+	const { file: _old, contributor: _contributor, id: _id, ...rest } = entry;
+	bucket[id] = toStoredBytes({
+		...rest,
+		updatedAt: at,
+		updatedBy: author,
+		...(parsed === undefined ? {} : { file: parsed.data }),
+		...(entry.contributor === undefined ? {} : { contributor: entry.contributor })
+	});
+	log(doc, at, author, 'edit', 'documents', id, titleOf('documents', entry));
 }
 
 /**

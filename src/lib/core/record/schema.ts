@@ -61,7 +61,7 @@ export type SingletonMeta = {
  */
 export type Entry<S extends ListSectionId> = SectionValue<S> &
 	EntryMeta &
-	(S extends 'documents' ? { readonly hidden: boolean } : unknown);
+	(S extends 'documents' ? { readonly hidden: boolean } & DocumentExtras : unknown);
 
 /** A singleton section's value as the views return it. */
 export type Singleton<S extends SingletonSectionId> = SectionValue<S> & SingletonMeta;
@@ -78,8 +78,44 @@ export const META_KEYS: readonly string[] = [
 	'updatedAt',
 	'createdBy',
 	'updatedBy',
-	'hidden'
+	'hidden',
+	// Documents only, written by the sharing and attachment operations (shares.ts).
+	'file',
+	'contributor'
 ];
+
+/** A share's link id: 32 random bytes in base64url. */
+export const LINK_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The metadata of a document's file (not a form field: the forms stay generic); the bytes
+ * live in the device's attachment store, keyed by the document id.
+ */
+export const FILE_META_SCHEMA = z.strictObject({
+	name: z.string().min(1).max(255),
+	contentType: z.string().min(1).max(255),
+	size: z.int().nonnegative(),
+	/** base64url of the SHA-256 of the bytes. */
+	sha256: z.string().regex(/^[A-Za-z0-9_-]{43}$/)
+});
+
+/** Who contributed a document through a share (not a form field). */
+export const CONTRIBUTOR_SCHEMA = z.strictObject({
+	name: z.string().min(1).max(200),
+	rpps: z.string().regex(/^\d{11}$/),
+	share: z.string().regex(LINK_ID_PATTERN)
+});
+
+/** A document's file metadata. */
+export type FileMeta = z.infer<typeof FILE_META_SCHEMA>;
+/** A document's contributor. */
+export type Contributor = z.infer<typeof CONTRIBUTOR_SCHEMA>;
+
+/** What documents carry besides their fields and metadata. */
+export type DocumentExtras = {
+	readonly file?: FileMeta;
+	readonly contributor?: Contributor;
+};
 
 // No id: the map key is the id, and a random id stored twice would cost a third of the
 // document's size (it does not compress).
@@ -107,7 +143,13 @@ export const CONTENT_SCHEMAS = perSection(contentSchema);
 
 /** A stored list entry or singleton: the fields plus the metadata the operations add (an entry's id is its key). */
 export const STORED_SCHEMAS = perSection((s) =>
-	CONTENT_SCHEMAS[s].extend(s === 'identity' || s === 'directives' ? singletonMetaShape : entryMetaShape)
+	CONTENT_SCHEMAS[s].extend(
+		s === 'identity' || s === 'directives'
+			? singletonMetaShape
+			: s === 'documents'
+				? { ...entryMetaShape, file: FILE_META_SCHEMA.optional(), contributor: CONTRIBUTOR_SCHEMA.optional() }
+				: entryMetaShape
+	)
 );
 
 /** One key of an object checked without zod. */
@@ -191,11 +233,18 @@ const singletonMetaReader: Record<string, ReaderField> = {
 	updatedBy: { required: true, accepts: isAuthor }
 };
 
+// Rare (a document with a file), so zod's own verdict is cheap enough and exact.
+const documentExtrasReader: Record<string, ReaderField> = {
+	file: { required: false, accepts: (v) => FILE_META_SCHEMA.safeParse(v).success },
+	contributor: { required: false, accepts: (v) => CONTRIBUTOR_SCHEMA.safeParse(v).success }
+};
+
 /** `STORED_SCHEMAS` without zod (see `objectReader`), built from the same field table. */
 export const STORED_READERS: Readonly<Record<SectionId, ObjectReader>> = perSection((s) =>
 	objectReader({
 		...specOf(s).fields,
-		...(s === 'identity' || s === 'directives' ? singletonMetaReader : entryMetaReader)
+		...(s === 'identity' || s === 'directives' ? singletonMetaReader : entryMetaReader),
+		...(s === 'documents' ? documentExtrasReader : {})
 	})
 );
 

@@ -45,6 +45,7 @@ import {
 	type ListSectionId,
 	type SingletonSectionId
 } from './sections';
+import { readShares, type ShareInfo } from './shares';
 import { localDay } from './time';
 
 /** How many activity lines the view carries: the newest, enough for the activity page. */
@@ -100,6 +101,12 @@ export interface RecordView {
 	 * because they could not be read.
 	 */
 	readonly unreadable: number;
+	/**
+	 * The record's shares, newest first, each with its access entries (newest first); status
+	 * judged at the view's `now`. A method, not enumerable: computed only when a sharing page
+	 * asks, and left out of the view's comparisons and serialisation.
+	 */
+	shares(): readonly ShareInfo[];
 }
 
 type Row = Readonly<Record<string, unknown>>;
@@ -521,6 +528,8 @@ export function recordView(doc: RecordDoc, now: Date = new Date()): RecordView {
 		}
 		return unreadable;
 	});
+	let shares: readonly ShareInfo[] | undefined;
+	Object.defineProperty(view, 'shares', { enumerable: false, value: () => (shares ??= readShares(doc, now)) });
 	return Object.freeze(view);
 }
 

@@ -48,6 +48,15 @@ export {
 	verifySnapshot
 } from './envelope';
 export { type AuthPayload, type AuthProof, authPayload, signAuth, verifyAuth } from './auth';
+export {
+	HTTP_AUTH_SCHEME,
+	HTTP_AUTH_MAX_SKEW_MS,
+	type HttpAuthorization,
+	type SignedRequest,
+	parseAuthorization,
+	signRequest,
+	verifyRequest
+} from './http-auth';
 export { type NewVault, type Rotation, createVault, removeMember } from './vault';
 export {
 	INVITE_PATH,

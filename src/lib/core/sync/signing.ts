@@ -14,7 +14,9 @@ export const DOMAINS = {
 	keyHistory: 'carnet/key-history/v1',
 	envelope: 'carnet/envelope/v1',
 	snapshot: 'carnet/snapshot/v1',
-	auth: 'carnet/auth/v1'
+	auth: 'carnet/auth/v1',
+	/** Patient HTTP requests to the relay's share endpoints (docs/SHARING.md), http-auth.ts. */
+	http: 'carnet/http/v1'
 } as const;
 /** A signature domain. */
 export type Domain = (typeof DOMAINS)[keyof typeof DOMAINS];

@@ -1,0 +1,199 @@
+/**
+ * Sharing benchmarks (issue 4), against the real relay process (tests/support/harness.ts
+ * `startRelay`, SQLite with `synchronous = FULL`) on loopback:
+ *
+ * - share_create_ms: `ShareService.create` on a record of 200 entries and 5 documents whose
+ *   files (1 MB each, random bytes like a scan) sit in the device's attachment store; every
+ *   section and the 5 documents shared. Builds the IPS, encrypts the JWE, uploads it with a
+ *   signed PUT (the relay fsyncs before answering), writes the share into the record.
+ * - qr_version: the QR version (byte mode, error correction M) of the link of a default share
+ *   (a consultation, the new-share page's default sections and label), with the relay's
+ *   origin replaced by a production-length one (`https://carnet.example.org`).
+ * - shl_open_ms: Debian's chromium, a fresh context each run (a doctor who never opened Carnet):
+ *   from navigating to the link to the summary's heading on screen, the doctor's name typed
+ *   by the script as soon as the field shows (the one step a doctor must do).
+ * - shl_viewer_js_kb: the JavaScript the viewer loads for that, gzipped (level 6, what a
+ *   server or CDN would send), summed.
+ */
+import 'fake-indexeddb/auto';
+import { gzipSync } from 'node:zlib';
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import QRCode from 'qrcode';
+import { build } from 'vite';
+import { ready } from '../src/lib/core/crypto';
+import { addEntry, type ShareableSection } from '../src/lib/core/record';
+import { parseShlink, viewerLink } from '../src/lib/core/share';
+import { launchBrowser, startRelay } from '../tests/support/harness';
+import { creator } from '../tests/support/devices';
+import type { Figure } from './figure';
+import { median, round, rounded } from './record-scenario';
+import { fillSampleRecord } from './sample-record';
+
+const ENTRIES = 200;
+const DOCUMENTS = 5;
+const DOCUMENT_BYTES = 1024 * 1024;
+const CREATE_RUNS = 9;
+const OPEN_RUNS = 7;
+const PRODUCTION_ORIGIN = 'https://carnet.example.org';
+/** The new-share page's default choice (src/lib/ui/share-api.ts). */
+const DEFAULT_SECTIONS: ShareableSection[] = ['identity', 'allergies', 'history', 'treatments', 'vaccinations', 'measurements'];
+const ALL_SECTIONS: ShareableSection[] = [
+	'identity',
+	'contacts',
+	'allergies',
+	'history',
+	'treatments',
+	'vaccinations',
+	'measurements',
+	'directives',
+	'visits'
+];
+
+export async function benchShare(): Promise<Figure[]> {
+	await ready();
+	// The relay serves the production build, which the viewer figures measure.
+	await build({ logLevel: 'warn' });
+	const relay = await startRelay({ RATE_PER_SECOND: '10000', RATE_BURST: '10000' });
+	const browser = await launchBrowser();
+	try {
+		const device = await creator(relay.url, 'Camille');
+		const { session, vaultId } = device;
+		const record = await session.open(vaultId);
+		await record.change((doc, ctx) => void fillSampleRecord(doc, ENTRIES, ctx));
+		const documents: string[] = [];
+		for (let i = 0; i < DOCUMENTS; i++) {
+			let id = '';
+			await record.change((doc, ctx) => {
+				id = addEntry(doc, 'documents', { type: 'imaging-report', title: `Scanner ${i + 1}`, date: '2026-10-0' + (i + 1) }, ctx);
+			});
+			const bytes = new Uint8Array(DOCUMENT_BYTES);
+			for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
+			await session.attachments(vaultId).put(id, { name: `scanner-${i + 1}.pdf`, contentType: 'application/pdf', bytes });
+			documents.push(id);
+		}
+		await record.flush();
+		const shares = session.shares(vaultId);
+		const inHalfAnHour = () => new Date(Date.now() + 30 * 60_000);
+
+		const createMs: number[] = [];
+		let fileBytes = 0;
+		for (let run = 0; run < CREATE_RUNS; run++) {
+			const t0 = performance.now();
+			const share = await shares.create({
+				kind: 'consultation',
+				label: '',
+				sections: ALL_SECTIONS,
+				documents,
+				expiresAt: inHalfAnHour(),
+				allowContributions: true
+			});
+			createMs.push(performance.now() - t0);
+			if (run === 0) fileBytes = await servedBytes(share.link);
+		}
+
+		const consultation = await shares.create({
+			kind: 'consultation',
+			label: `Consultation du ${new Date().toLocaleDateString('fr-FR')}`,
+			sections: DEFAULT_SECTIONS,
+			documents: [],
+			expiresAt: inHalfAnHour(),
+			allowContributions: false
+		});
+		const payload = parseShlink(consultation.link);
+		const production = viewerLink(PRODUCTION_ORIGIN, {
+			...payload,
+			url: payload.url.replace(relay.url, PRODUCTION_ORIGIN)
+		});
+		const qrVersion = QRCode.create(production, { errorCorrectionLevel: 'M' }).version;
+
+		const openMs: number[] = [];
+		let js = { files: 0, rawBytes: 0, gzipBytes: 0, wasm: 0 };
+		for (let run = 0; run < OPEN_RUNS; run++) {
+			const context = await browser.newContext({ locale: 'fr-FR' });
+			const page = await context.newPage();
+			const scripts: Promise<{ raw: number; gz: number } | null>[] = [];
+			let wasm = 0;
+			page.on('response', (response) => {
+				const url = response.url();
+				if (url.endsWith('.wasm')) wasm++;
+				if (response.request().resourceType() === 'script' || url.endsWith('.js'))
+					scripts.push(response.body().then((b) => ({ raw: b.length, gz: gzipSync(b, { level: 6 }).length }), () => null));
+			});
+			const t0 = performance.now();
+			await page.goto(consultation.link);
+			await page.getByLabel('Votre nom', { exact: true }).fill('Dr Martin');
+			await page.getByRole('button', { name: 'Ouvrir le dossier' }).click();
+			await page.getByRole('heading', { level: 1, name: /Camille/ }).waitFor();
+			openMs.push(performance.now() - t0);
+			const sizes = (await Promise.all(scripts)).filter((s) => s !== null);
+			js = {
+				files: sizes.length,
+				rawBytes: sizes.reduce((sum, s) => sum + s.raw, 0),
+				gzipBytes: sizes.reduce((sum, s) => sum + s.gz, 0),
+				wasm
+			};
+			await context.close();
+		}
+
+		const details = { loadAverage1m: round(loadavg()[0], 2), browser: browser.version() };
+		return [
+			{
+				figure: 'share_create_ms',
+				value: round(median(createMs)),
+				unit: 'ms',
+				target: 300,
+				samples: rounded(createMs),
+				details: {
+					entries: ENTRIES,
+					documents: DOCUMENTS,
+					documentBytes: DOCUMENT_BYTES,
+					'jweBytes (IPS with the documents inline)': fileBytes,
+					...details
+				}
+			},
+			{
+				figure: 'shl_open_ms',
+				value: round(median(openMs)),
+				unit: 'ms',
+				target: 500,
+				samples: rounded(openMs),
+				details: { 'cold context each run': true, sections: DEFAULT_SECTIONS.length, entries: ENTRIES, ...details }
+			},
+			{
+				figure: 'shl_viewer_js_kb',
+				value: round(js.gzipBytes / 1024),
+				unit: 'KB',
+				target: 150,
+				details: { scripts: js.files, rawKb: round(js.rawBytes / 1024), wasmFiles: js.wasm }
+			},
+			{
+				figure: 'qr_version',
+				value: qrVersion,
+				unit: 'version',
+				target: 13,
+				details: { linkChars: production.length, errorCorrection: 'M', origin: PRODUCTION_ORIGIN }
+			}
+		];
+	} finally {
+		await browser.close();
+		await relay.stop();
+	}
+}
+
+/** Bytes of the files a link serves (as the viewer fetches them), to say what `create` moved. */
+async function servedBytes(link: string): Promise<number> {
+	const payload = parseShlink(link);
+	const res = await fetch(payload.url, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ recipient: 'bench', embeddedLengthMax: 1e9 })
+	});
+	const manifest = (await res.json()) as { files: { embedded?: string }[] };
+	return manifest.files.reduce((sum, f) => sum + (f.embedded?.length ?? 0), 0);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+	for (const figure of await benchShare()) console.log(JSON.stringify(figure));
+	process.exit(0);
+}
