@@ -673,7 +673,8 @@ export class Session {
 					const relay = httpOrigin(url);
 					return { relay, app: appOrigin ?? relay };
 				},
-				epochKey: () => {
+				epochKey: async () => {
+					await engine.whenReady(vaultId);
 					const keys = engine.epochKeys(vaultId);
 					const current = keys.size === 0 ? undefined : Math.max(...keys.keys());
 					for (const [epoch, key] of keys) if (epoch !== current) key.fill(0);

@@ -301,6 +301,15 @@ export class Engine implements SyncEngine {
 		return this.#vaults.get(vaultId)?.epochKeys() ?? new Map();
 	}
 
+	/**
+	 * Waits until the record is registered and ready on a socket, so that the relay accepts this
+	 * device's signed requests about it (sharing, right after creating a record, must wait for
+	 * that); OfflineError after RELAY_WAIT_MS.
+	 */
+	async whenReady(vaultId: string): Promise<void> {
+		await this.#whenSynced(vaultId, false, Date.now() + RELAY_WAIT_MS);
+	}
+
 	/** Closes the connection for good and writes what is pending (lock). */
 	async stop(): Promise<void> {
 		if (this.#stopped) return;

@@ -68,7 +68,16 @@ import { instantInZone, localToFhir } from './time';
  */
 export interface IpsDocumentInput {
 	readonly entry: Entry<'documents'>;
-	readonly file?: { readonly name: string; readonly contentType: string; readonly data: Uint8Array };
+	readonly file?: {
+		readonly name: string;
+		readonly contentType: string;
+		readonly data: Uint8Array;
+		/**
+		 * SHA-1 of `data`, base64 (FHIR's `Attachment.hash`), when the caller has it: WebCrypto
+		 * computes it natively but asynchronously; otherwise it is computed here, in script.
+		 */
+		readonly sha1?: string;
+	};
 }
 
 /**
@@ -581,7 +590,7 @@ export function toIpsBundle(input: IpsInput): Bundle {
 					contentType: file.contentType,
 					data: toBase64(file.data),
 					size: file.data.length,
-					hash: toBase64(sha1(file.data)),
+					hash: file.sha1 ?? toBase64(sha1(file.data)),
 					title: file.name
 				}
 			: fileInfo(d) ?? { title: d.title };
