@@ -3,10 +3,11 @@ import { benchRecordChromium } from './chromium-record';
 import type { Figure } from './figure';
 import { benchRecord } from './record';
 import { benchRelay } from './relay';
+import { benchShare } from './share';
 import { benchSync } from './sync';
 
 const figures = new Map<string, Figure>();
-for (const bench of [benchRecord, benchRecordChromium, benchSync, benchRelay]) {
+for (const bench of [benchRecord, benchRecordChromium, benchSync, benchRelay, benchShare]) {
 	for (const figure of await bench()) {
 		figures.set(figure.figure, figure);
 		console.log(JSON.stringify(figure));

@@ -13,9 +13,10 @@
  * - qr_version: the QR version (byte mode, error correction M) of the link of a default share
  *   (a consultation, the new-share page's default sections and label), with the relay's
  *   origin replaced by a production-length one (`https://carnet.example.org`).
- * - shl_open_ms: Debian's chromium, a fresh context each run (a doctor who never opened Carnet):
- *   from navigating to the link to the summary's heading on screen, the doctor's name typed
- *   by the script as soon as the field shows (the one step a doctor must do).
+ * - shl_open_ms: Debian's chromium, a fresh context each run (a doctor who never opened Carnet),
+ *   by the page's own clock: from navigating to the link to the form ready for the doctor's
+ *   name, plus from "open" to the summary in the page (manifest, decryption, rendering). The
+ *   doctor's typing is not counted; the wall clock including this script's typing is a detail.
  * - shl_viewer_js_kb: the JavaScript the viewer loads for that, gzipped (level 6, what a
  *   server or CDN would send), summed.
  */
@@ -116,6 +117,8 @@ export async function benchShare(): Promise<Figure[]> {
 		const qrVersion = QRCode.create(production, { errorCorrectionLevel: 'M' }).version;
 
 		const openMs: number[] = [];
+		const wallMs: number[] = [];
+		const parts: { formReady: number[]; openToSummary: number[] } = { formReady: [], openToSummary: [] };
 		let js = { files: 0, rawBytes: 0, gzipBytes: 0, wasm: 0 };
 		for (let run = 0; run < OPEN_RUNS; run++) {
 			const context = await browser.newContext({ locale: 'fr-FR' });
@@ -133,7 +136,17 @@ export async function benchShare(): Promise<Figure[]> {
 			await page.getByLabel('Votre nom', { exact: true }).fill('Dr Martin');
 			await page.getByRole('button', { name: 'Ouvrir le dossier' }).click();
 			await page.getByRole('heading', { level: 1, name: /Camille/ }).waitFor();
-			openMs.push(performance.now() - t0);
+			wallMs.push(performance.now() - t0);
+			// The page's own clock (User Timing marks of src/routes/shl): navigation → form ready,
+			// plus open → summary in the page. The doctor's typing, and this script's round trips
+			// to the browser, are not the viewer's time.
+			const marks = await page.evaluate(() => {
+				const at = (name: string) => performance.getEntriesByName(name, 'mark')[0]?.startTime ?? NaN;
+				return { form: at('carnet:shl-form'), open: at('carnet:shl-open'), summary: at('carnet:shl-summary') };
+			});
+			parts.formReady.push(marks.form);
+			parts.openToSummary.push(marks.summary - marks.open);
+			openMs.push(marks.form + marks.summary - marks.open);
 			const sizes = (await Promise.all(scripts)).filter((s) => s !== null);
 			js = {
 				files: sizes.length,
@@ -175,7 +188,15 @@ export async function benchShare(): Promise<Figure[]> {
 				unit: 'ms',
 				target: 500,
 				samples: rounded(openMs),
-				details: { 'cold context each run': true, sections: DEFAULT_SECTIONS.length, entries: ENTRIES, ...details }
+				details: {
+					'cold context each run': true,
+					'navigation → form ready ms': round(median(parts.formReady)),
+					'open → summary rendered ms': round(median(parts.openToSummary)),
+					'wall clock with the script typing the name ms': round(median(wallMs)),
+					sections: DEFAULT_SECTIONS.length,
+					entries: ENTRIES,
+					...details
+				}
 			},
 			{
 				figure: 'shl_viewer_js_kb',

@@ -20,9 +20,14 @@ import {
 	SHL_MAX_FILES,
 	SHL_MAX_MANIFEST_BODY_BYTES,
 	SHL_MAX_PAGE,
+	SHARE_FILE_IV_BYTES,
+	SHARE_FILE_TAG_BYTES,
+	SHARE_PUT_BINARY_TYPE,
+	SHARE_PUT_MAX_META_BYTES,
 	afterQuerySchema,
 	contributionIdSchema,
 	manifestRequestSchema,
+	sharePutMetaSchema,
 	sharePutSchema,
 	shlIdSchema,
 	shlTicketSchema,
@@ -31,7 +36,8 @@ import {
 	type ContributionEvent,
 	type ManifestFile,
 	type RelayFrame,
-	type ShareListItem
+	type ShareListItem,
+	type SharePut
 } from '../src/lib/core/protocol';
 import { HTTP_AUTH_MAX_SKEW_MS, canWrite, isMember, parseAuthorization, verifyRequest } from '../src/lib/core/sync';
 import type { Logger } from './log';
@@ -288,10 +294,19 @@ export function createApiHandler(options: ShlOptions): (req: IncomingMessage, re
 		const body = await readBody(req, limits.maxBodyBytes);
 		if (body === 'too_large') return tooLarge(res, false);
 		if ((await authorize(req, res, vault, body, true)) === undefined) return;
-		if (!hasType(req, 'application/json')) return json(res, 415, { error: 'unsupported_media_type' }, false);
-		const parsed = sharePutSchema.safeParse(parseJson(body));
-		if (!parsed.success) return json(res, 400, { error: 'bad_request' }, false);
-		const input = parsed.data;
+		// Carnet's devices send the binary form; the JSON form stays for other clients and tests.
+		let input: SharePut | undefined;
+		if (hasType(req, SHARE_PUT_BINARY_TYPE)) {
+			const binary = parseBinaryShare(body, limits.maxBodyBytes);
+			// The files as served are a third larger than sent: they keep the JSON form's limit.
+			if (binary === 'too_large') return tooLarge(res, false);
+			input = binary;
+		}
+		else if (hasType(req, 'application/json')) {
+			const parsed = sharePutSchema.safeParse(parseJson(body));
+			input = parsed.success ? parsed.data : undefined;
+		} else return json(res, 415, { error: 'unsupported_media_type' }, false);
+		if (input === undefined) return json(res, 400, { error: 'bad_request' }, false);
 		const existing = await shares.share(id);
 		if (existing !== undefined && (existing.vault !== vault || existing.revoked)) return json(res, 409, { error: 'conflict' }, false);
 		// Only the hash is stored. Resending the same passcode keeps the attempts left; a new one resets them.
@@ -448,6 +463,36 @@ function sameHash(a: Buffer, b: Buffer): boolean {
 /** True when the request's Content-Type is `type` (parameters such as charset allowed). */
 function hasType(req: IncomingMessage, type: string): boolean {
 	return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === type;
+}
+
+/**
+ * A binary share PUT (protocol/shl.ts `sharePutMetaSchema`) as the JSON one reads: the
+ * metadata validated, each file's segments turned back into its compact JWE (what viewers
+ * get, byte for byte the standard form); undefined when anything is off, lengths included;
+ * 'too_large' when the JWEs would add up to more than `maxJweChars` (the JSON form's limit).
+ */
+function parseBinaryShare(body: Buffer, maxJweChars: number): SharePut | 'too_large' | undefined {
+	if (body.length < 4) return undefined;
+	const metaBytes = body.readUInt32BE(0);
+	if (metaBytes > SHARE_PUT_MAX_META_BYTES || 4 + metaBytes > body.length) return undefined;
+	const meta = sharePutMetaSchema.safeParse(parseJson(body.subarray(4, 4 + metaBytes)));
+	if (!meta.success) return undefined;
+	let offset = 4 + metaBytes;
+	if (meta.data.files.reduce((sum, f) => sum + f.bytes, 0) !== body.length - offset) return undefined;
+	const b64 = (bytes: number) => Math.ceil((bytes * 4) / 3);
+	const total = meta.data.files.reduce((sum, f) => sum + f.protected.length + 4 + b64(f.bytes - SHARE_FILE_TAG_BYTES - SHARE_FILE_IV_BYTES) + b64(SHARE_FILE_IV_BYTES) + b64(SHARE_FILE_TAG_BYTES), 0);
+	if (total > maxJweChars) return 'too_large';
+	const files: SharePut['files'] = [];
+	for (const file of meta.data.files) {
+		const segment = body.subarray(offset, offset + file.bytes);
+		offset += file.bytes;
+		const tag = segment.length - SHARE_FILE_TAG_BYTES;
+		const iv = segment.subarray(0, SHARE_FILE_IV_BYTES).toString('base64url');
+		const ciphertext = segment.subarray(SHARE_FILE_IV_BYTES, tag).toString('base64url');
+		files.push({ contentType: file.contentType, jwe: `${file.protected}..${iv}.${ciphertext}.${segment.subarray(tag).toString('base64url')}` });
+	}
+	const { files: _, ...share } = meta.data;
+	return { ...share, files };
 }
 
 function parseJson(body: Buffer): unknown {

@@ -104,6 +104,14 @@ export function createStaticHandler(root: string, fallback = 'index.html') {
 			file = join(file, 'index.html');
 			info = await stat(file).catch(() => null);
 		}
+		if (!info?.isFile() && extname(pathname) === '') {
+			// A prerendered page (the viewer's /shl: its own shell preloads its own modules).
+			const page = await stat(`${file}.html`).catch(() => null);
+			if (page?.isFile()) {
+				file = `${file}.html`;
+				info = page;
+			}
+		}
 		if (!info?.isFile()) {
 			// A missing asset is a real 404; any other path is a client-side route.
 			if (extname(pathname) !== '') {

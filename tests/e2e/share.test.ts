@@ -149,6 +149,36 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 		await doctorPage.getByRole('button', { name: 'Open the record' }).click();
 		await doctorPage.getByText('This link is no longer valid (expired, revoked or already used).', { exact: false }).waitFor();
 		expect(await doctorPage.locator('main').innerText()).not.toContain(ALLERGY);
+	});
+
+	it('the emergency card: a long-lived link to emergency data only, every opening notified', async () => {
+		const page = patientPage;
+		await navigate(page, 'home');
+		await page.getByTestId('home-emergency').click();
+		await page.getByTestId('emergency-create').click();
+		const qr = page.getByTestId('share-qr');
+		await qr.waitFor({ timeout: 20_000 });
+		const emergencyLink = (await readQrFrom(qr)).text;
+		const payload = JSON.parse(Buffer.from(emergencyLink.split('shlink:/')[1], 'base64url').toString()) as Record<string, unknown>;
+		expect(payload.flag).toContain('L');
+		expect(payload.exp).toBeUndefined();
+
+		const rescuer = await browser.newContext({ locale: 'en-US' });
+		const rescuerPage = await rescuer.newPage();
+		await rescuerPage.goto(emergencyLink);
+		await rescuerPage.getByLabel('Your name', { exact: true }).fill('SAMU 29');
+		await rescuerPage.getByRole('button', { name: 'Open the record' }).click();
+		await rescuerPage.getByRole('heading', { level: 1, name: new RegExp(patient.familyName, 'i') }).waitFor();
+		const text = await rescuerPage.locator('main').innerText();
+		expect(text).toContain(ALLERGY);
+		// Emergency data only: no documents, and nothing to add.
+		expect(text).not.toContain(SHARED_DOC);
+		expect(await rescuerPage.getByTestId('contribute').count()).toBe(0);
+		await rescuer.close();
+
+		await expect
+			.poll(() => page.getByTestId('toast').allInnerTexts(), { timeout: 15_000 })
+			.toEqual(expect.arrayContaining([expect.stringContaining('Your emergency card was opened by SAMU 29')]));
 		expect(patientErrors).toEqual([]);
 	});
 });

@@ -16,6 +16,7 @@ describe('relay serves the app', () => {
 		site = mkdtempSync(join(tmpdir(), 'carnet-site-'));
 		mkdirSync(join(site, '_app/immutable'), { recursive: true });
 		writeFileSync(join(site, 'index.html'), `<!doctype html><title>shell</title><script>${BOOT}</script>`);
+		writeFileSync(join(site, 'shl.html'), `<!doctype html><title>viewer</title><script>${BOOT}</script>`);
 		writeFileSync(join(site, '_app/immutable/app.abc.js'), 'export {}');
 		writeFileSync(join(site, '_app/immutable/automerge.wasm'), new Uint8Array([0, 97, 115, 109]));
 		writeFileSync(join(site, 'service-worker.js'), 'self.x = 1');
@@ -49,6 +50,19 @@ describe('relay serves the app', () => {
 		expect(scriptSrc.sort()).toEqual([`'sha256-${hash}'`, "'self'", "'wasm-unsafe-eval'"].sort());
 		expect(csp).toContain("frame-ancestors 'none'");
 		expect(csp).toContain("object-src 'none'");
+	});
+
+	it('serves the prerendered viewer at /shl; only the viewer’s pages may fetch other servers', async () => {
+		const viewer = await fetch(`${relay.url}/shl`);
+		expect(await viewer.text()).toContain('<title>viewer</title>');
+		const connect = (res: Response) => /connect-src ([^;]*)/.exec(res.headers.get('content-security-policy') ?? '')![1].split(' ');
+		expect(connect(viewer)).toEqual(expect.arrayContaining(["'self'", 'https:']));
+		expect(connect(await fetch(`${relay.url}/scan`))).toContain('https:');
+		for (const path of ['/', '/record/allergies', '/share/new']) {
+			const res = await fetch(relay.url + path);
+			expect(await res.text()).toContain('<title>shell</title>');
+			expect(connect(res), path).toEqual(["'self'"]);
+		}
 	});
 
 	it('serves wasm as application/wasm and hashed assets as immutable', async () => {

@@ -108,7 +108,8 @@ export class Attachments implements AttachmentStore {
 			const plain = decrypt(this.#dataKey, sealed, this.#ad(key));
 			const length = new DataView(plain.buffer, plain.byteOffset, plain.byteLength).getUint32(0);
 			const meta = JSON.parse(utf8Decode(plain.subarray(4, 4 + length))) as FileMeta;
-			return { ...meta, bytes: plain.slice(4 + length) };
+			// A view, not a copy: `plain` is this call's own buffer.
+			return { ...meta, bytes: plain.subarray(4 + length) };
 		} catch {
 			return null;
 		}

@@ -20,7 +20,7 @@ import {
 	utf8Encode,
 	type SignKeyPair
 } from '../../core/crypto';
-import { encryptFile, randomKey } from '../../core/crypto/jwe';
+import { encryptFileSegments, randomKey } from '../../core/crypto/jwe';
 import { toIpsBundle, type IpsDocumentInput, type IpsInput } from '../../core/fhir/to-ips';
 import {
 	addShare,
@@ -51,6 +51,7 @@ import {
 	viewerLink,
 	type ShlPayloadInput
 } from '../../core/share';
+import { SHARE_PUT_BINARY_TYPE } from '../../core/protocol/shl';
 import { signRequest } from '../../core/sync/http-auth';
 import { fileMetaOf, type Attachments } from '../attachments';
 import { CarnetError, LockedError, OfflineError, RelayError } from '../errors';
@@ -210,17 +211,31 @@ export class Shares implements ShareService {
 		};
 		const step = (done: number, name: ShareStep) => onProgress?.(done, 4, name);
 
-		const built = await this.#build(id, share, view, now);
+		// The label is sealed (which may wait for the relay to know the record) while the IPS is built.
+		const sealedLabel = this.#sealLabel(id, label);
+		sealedLabel.catch(() => {});
+		const built = await this.#bundle(id, share, view, now);
 		step(1, 'summary');
-		const body = await this.#putBody(id, share, built.bundle);
+		const body = await this.#putBody(id, share, built.bundle, sealedLabel);
 		step(2, 'encrypt');
-		await this.#request('PUT', `/api/vaults/${this.#port.vaultId}/shares/${id}`, body);
+		const path = `/api/vaults/${this.#port.vaultId}/shares/${id}`;
+		const upload = this.#request('PUT', path, body, SHARE_PUT_BINARY_TYPE);
+		// The hash republish compares is made while the body travels (the browser's network
+		// stack and the relay do that work, not this thread).
+		let hash: string;
+		try {
+			hash = this.#stableHash(id, share, view);
+		} catch (error) {
+			if (await upload.then(() => true, () => false)) await this.#request('DELETE', path).catch(() => {});
+			throw error;
+		}
+		await upload;
 		step(3, 'upload');
 		try {
-			await record.change((d, ctx) => addShare(d, id, share, built.hash, ctx));
+			await record.change((d, ctx) => addShare(d, id, share, hash, ctx));
 		} catch (error) {
 			// Nobody could revoke a link the record does not hold: take it down.
-			await this.#request('DELETE', `/api/vaults/${this.#port.vaultId}/shares/${id}`).catch(() => {});
+			await this.#request('DELETE', path).catch(() => {});
 			throw error;
 		}
 		step(4, 'save');
@@ -292,14 +307,17 @@ export class Shares implements ShareService {
 			if (info.status !== 'active' || !info.flag.includes('L')) continue;
 			const secrets = shareSecrets(record.doc(), info.id);
 			if (secrets === undefined) continue;
-			const built = await this.#build(info.id, secrets.share, record.view(), now);
-			if (built.hash === secrets.publishedHash) continue;
+			const view = record.view();
+			// The files are read only for a share whose content changed.
+			const hash = this.#stableHash(info.id, secrets.share, view);
+			if (hash === secrets.publishedHash) continue;
+			const built = await this.#bundle(info.id, secrets.share, view, now);
 			// A device without some file's bytes would publish less than the share holds: the
 			// devices that have them republish.
 			if (built.missingFiles) continue;
-			const body = await this.#putBody(info.id, secrets.share, built.bundle);
-			await this.#request('PUT', `/api/vaults/${this.#port.vaultId}/shares/${info.id}`, body);
-			await record.change((doc, ctx) => void markPublished(doc, info.id, built.hash, ctx));
+			const body = await this.#putBody(info.id, secrets.share, built.bundle, this.#sealLabel(info.id, secrets.share.label));
+			await this.#request('PUT', `/api/vaults/${this.#port.vaultId}/shares/${info.id}`, body, SHARE_PUT_BINARY_TYPE);
+			await record.change((doc, ctx) => void markPublished(doc, info.id, hash, ctx));
 			count++;
 		}
 		return count;
@@ -518,34 +536,18 @@ export class Shares implements ShareService {
 
 	// --- building ----------------------------------------------------------------------------
 
-	/**
-	 * The share's IPS Bundle from the current view, and the hash republish compares: the same
-	 * bundle built at a fixed instant without file bytes (the entries' sha256 stand for them),
-	 * so only a change of what is shared changes it.
-	 */
-	async #build(
+	/** What a share's IPS is made of, but its documents: the sections chosen, from `view`. */
+	#selection(
 		id: string,
 		share: Pick<StoredShare, 'kind' | 'sections' | 'documents'>,
-		view: RecordView,
-		now: Date
-	): Promise<{ bundle: unknown; hash: string; missingFiles: boolean }> {
+		view: RecordView
+	): { base: Omit<IpsInput, 'now' | 'documents'>; entries: IpsDocumentInput['entry'][] } {
 		const sections = new Set<string>(share.kind === 'emergency' ? [...EMERGENCY_SECTIONS, ...share.sections] : share.sections);
 		const pick = <S extends keyof IpsInput['sections']>(section: S) =>
 			sections.has(section) ? (view.sections[section] as IpsInput['sections'][S]) : undefined;
 		const history = pick('history');
 		const wanted = new Set(share.documents);
 		const entries = view.sections.documents.filter((d) => wanted.has(d.id) && !d.hidden);
-		let missingFiles = false;
-		const documents: IpsDocumentInput[] = [];
-		for (const entry of entries) {
-			const stored = entry.file === undefined ? null : await this.#port.attachments.get(entry.id);
-			if (entry.file !== undefined && stored === null) missingFiles = true;
-			documents.push(
-				stored === null
-					? { entry }
-					: { entry, file: { name: stored.name, contentType: stored.contentType, data: stored.bytes, sha1: await sha1Base64(stored.bytes) } }
-			);
-		}
 		const base: Omit<IpsInput, 'now' | 'documents'> = {
 			bundleId: id,
 			timeZone: localTimeZone(),
@@ -563,34 +565,94 @@ export class Shares implements ShareService {
 				visits: pick('visits')
 			})
 		};
-		const bundle = toIpsBundle({ ...base, now, documents });
-		const stable = toIpsBundle({ ...base, now: new Date(0), documents: entries.map((entry) => ({ entry })) });
-		return { bundle, hash: toBase64url(hash(utf8Encode(JSON.stringify(stable)))), missingFiles };
+		return { base, entries };
 	}
 
-	/** The PUT body: encrypted files, encrypted label, the relay's rules. */
-	async #putBody(id: string, share: Omit<StoredShare, 'v' | 'createdAt' | 'createdBy'>, bundle: unknown): Promise<Uint8Array> {
+	/**
+	 * The hash republish compares: the share's bundle built at a fixed instant without file
+	 * bytes (the entries' sha256 stand for them), so only a change of what is shared changes it.
+	 */
+	#stableHash(id: string, share: Pick<StoredShare, 'kind' | 'sections' | 'documents'>, view: RecordView): string {
+		const { base, entries } = this.#selection(id, share, view);
+		const stable = toIpsBundle({ ...base, now: new Date(0), documents: entries.map((entry) => ({ entry })) });
+		return toBase64url(hash(utf8Encode(JSON.stringify(stable))));
+	}
+
+	/** The share's IPS Bundle from `view`, the documents' files inline (read from this device together). */
+	async #bundle(
+		id: string,
+		share: Pick<StoredShare, 'kind' | 'sections' | 'documents'>,
+		view: RecordView,
+		now: Date
+	): Promise<{ bundle: unknown; missingFiles: boolean }> {
+		const { base, entries } = this.#selection(id, share, view);
+		let missingFiles = false;
+		const documents = await Promise.all(
+			entries.map(async (entry): Promise<IpsDocumentInput> => {
+				if (entry.file === undefined) return { entry };
+				const stored = await this.#port.attachments.get(entry.id);
+				if (stored === null) {
+					missingFiles = true;
+					return { entry };
+				}
+				return { entry, file: { name: stored.name, contentType: stored.contentType, data: stored.bytes, sha1: await sha1Base64(stored.bytes) } };
+			})
+		);
+		return { bundle: toIpsBundle({ ...base, now, documents }), missingFiles };
+	}
+
+	/**
+	 * The PUT body, binary (protocol/shl.ts `sharePutMetaSchema`): the relay's rules and the
+	 * sealed label as JSON, then each file's JWE as its IV, ciphertext and tag, not as text.
+	 */
+	async #putBody(
+		id: string,
+		share: Omit<StoredShare, 'v' | 'createdAt' | 'createdBy'>,
+		bundle: unknown,
+		sealedLabel: Promise<string>
+	): Promise<Uint8Array> {
 		const key = fromBase64url(share.key);
-		const files = [{ contentType: 'application/fhir+json', jwe: await encryptFile(utf8Encode(JSON.stringify(bundle)), key, 'application/fhir+json') }];
+		const info =
+			share.inbox === undefined
+				? undefined
+				: { v: 1, endpoint: `${this.#origins().relay}/api/shl/${id}/contributions`, inboxKey: share.inbox.publicKey, maxBytes: CONTRIBUTION_MAX_BYTES };
+		let files: { contentType: string; protectedHeader: string; iv: Uint8Array; sealed: Uint8Array }[];
 		let contributionTokenHash: string | undefined;
-		if (share.inbox !== undefined) {
-			const info = { v: 1, endpoint: `${this.#origins().relay}/api/shl/${id}/contributions`, inboxKey: share.inbox.publicKey, maxBytes: CONTRIBUTION_MAX_BYTES };
-			files.push({ contentType: CONTRIBUTION_CONTENT_TYPE, jwe: await encryptFile(utf8Encode(JSON.stringify(info)), key, CONTRIBUTION_CONTENT_TYPE) });
-			contributionTokenHash = await tokenHash(await contributionToken(key));
+		let label: string;
+		try {
+			const [ips, extension, tokenHashed, sealed] = await Promise.all([
+				encryptFileSegments(utf8Encode(JSON.stringify(bundle)), key, 'application/fhir+json'),
+				info === undefined ? undefined : encryptFileSegments(utf8Encode(JSON.stringify(info)), key, CONTRIBUTION_CONTENT_TYPE),
+				info === undefined ? undefined : contributionToken(key).then(tokenHash),
+				sealedLabel
+			]);
+			files = [{ contentType: 'application/fhir+json', ...ips }, ...(extension === undefined ? [] : [{ contentType: CONTRIBUTION_CONTENT_TYPE, ...extension }])];
+			contributionTokenHash = tokenHashed;
+			label = sealed;
+		} finally {
+			key.fill(0);
 		}
-		key.fill(0);
-		const head = JSON.stringify({
-			exp: share.exp,
-			flag: share.flag,
-			...(share.passcode === undefined ? {} : { passcode: share.passcode }),
-			maxUses: share.maxUses ?? null,
-			label: await this.#sealLabel(id, share.label),
-			...(contributionTokenHash === undefined ? {} : { contributionTokenHash })
-		});
-		// A JWE is base64url and dots, nothing JSON escapes: spliced in as is rather than
-		// stringified again, which for megabytes of documents costs more than encrypting them.
-		const list = files.map((f) => `{"contentType":${JSON.stringify(f.contentType)},"jwe":"${f.jwe}"}`).join(',');
-		return utf8Encode(`${head.slice(0, -1)},"files":[${list}]}`);
+		const meta = utf8Encode(
+			JSON.stringify({
+				exp: share.exp,
+				flag: share.flag,
+				...(share.passcode === undefined ? {} : { passcode: share.passcode }),
+				maxUses: share.maxUses ?? null,
+				label,
+				...(contributionTokenHash === undefined ? {} : { contributionTokenHash }),
+				files: files.map((f) => ({ contentType: f.contentType, protected: f.protectedHeader, bytes: f.iv.length + f.sealed.length }))
+			})
+		);
+		const body = new Uint8Array(4 + meta.length + files.reduce((sum, f) => sum + f.iv.length + f.sealed.length, 0));
+		new DataView(body.buffer).setUint32(0, meta.length);
+		body.set(meta, 4);
+		let offset = 4 + meta.length;
+		for (const f of files) {
+			body.set(f.iv, offset);
+			body.set(f.sealed, offset + f.iv.length);
+			offset += f.iv.length + f.sealed.length;
+		}
+		return body;
 	}
 
 	/** The label as the relay stores it: sealed under a subkey of the record's current epoch key. */
@@ -615,7 +677,7 @@ export class Shares implements ShareService {
 	}
 
 	/** A signed request to the relay; throws OfflineError (unreachable) or RelayError (refused). */
-	async #request(method: string, path: string, body: Uint8Array = new Uint8Array()): Promise<Response> {
+	async #request(method: string, path: string, body: Uint8Array = new Uint8Array(), contentType = 'application/json'): Promise<Response> {
 		this.#assertOpen();
 		const member = this.#port.member();
 		const authorization = signRequest({ method, path, body, member: member.id, signer: member.sign, now: new Date() });
@@ -624,7 +686,7 @@ export class Shares implements ShareService {
 		try {
 			response = await fetcher(this.#origins().relay + path, {
 				method,
-				headers: { authorization, ...(body.length > 0 ? { 'content-type': 'application/json' } : {}) },
+				headers: { authorization, ...(body.length > 0 ? { 'content-type': contentType } : {}) },
 				...(body.length > 0 ? { body: body as Uint8Array<ArrayBuffer> } : {})
 			});
 		} catch {

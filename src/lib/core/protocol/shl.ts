@@ -67,30 +67,70 @@ const compactJweSchema = z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Z
 /** Flags a share may carry, letters in alphabetical order: `L` long-lived, `P` passcode. Never `U`. */
 export const shareFlagSchema = z.enum(['', 'L', 'P', 'LP']);
 
+/** The fields of a published share other than its files (both PUT bodies). */
+const shareFields = {
+	exp: z.int().positive().nullable(),
+	flag: shareFlagSchema,
+	passcode: z.string().min(1).max(SHL_MAX_PASSCODE_LENGTH).optional(),
+	maxUses: z.int().positive().nullable().optional(),
+	label: z.string().refine((s) => s.length <= base64urlLength(SHL_MAX_LABEL_BYTES) && isBase64url(s), {
+		message: `must be at most ${SHL_MAX_LABEL_BYTES} bytes as unpadded base64url`
+	}),
+	contributionTokenHash: tokenHashSchema.optional()
+};
+const passcodeGoesWithP: [(share: { passcode?: string; flag: string }) => boolean, { message: string; path: string[] }] = [
+	(share) => share.passcode === undefined || share.flag.includes('P'),
+	{ message: 'a passcode goes with the P flag', path: ['passcode'] }
+];
+
 /**
- * `PUT /api/vaults/<vault>/shares/<id>`: a share created or replaced by a member's device.
- * `exp` is in epoch seconds (null: no expiry); `label` is ciphertext the relay cannot read.
- * A passcode goes with the `P` flag and only with it; the relay stores its hash only.
+ * `PUT /api/vaults/<vault>/shares/<id>`, `application/json`: a share created or replaced by a
+ * member's device. `exp` is in epoch seconds (null: no expiry); `label` is ciphertext the relay
+ * cannot read. A passcode goes with the `P` flag and only with it; the relay stores its hash only.
  */
 export const sharePutSchema = z
 	.strictObject({
-		exp: z.int().positive().nullable(),
-		flag: shareFlagSchema,
-		passcode: z.string().min(1).max(SHL_MAX_PASSCODE_LENGTH).optional(),
-		maxUses: z.int().positive().nullable().optional(),
-		label: z.string().refine((s) => s.length <= base64urlLength(SHL_MAX_LABEL_BYTES) && isBase64url(s), {
-			message: `must be at most ${SHL_MAX_LABEL_BYTES} bytes as unpadded base64url`
-		}),
-		contributionTokenHash: tokenHashSchema.optional(),
+		...shareFields,
 		files: z
 			.array(z.strictObject({ contentType: contentTypeSchema, jwe: compactJweSchema }))
 			.min(1)
 			.max(SHL_MAX_FILES)
 	})
-	.refine((share) => share.passcode === undefined || share.flag.includes('P'), {
-		message: 'a passcode goes with the P flag',
-		path: ['passcode']
-	});
+	.refine(...passcodeGoesWithP);
+
+/** Content type of the binary share PUT (what Carnet's devices send; see sharePutMetaSchema). */
+export const SHARE_PUT_BINARY_TYPE = 'application/vnd.carnet.share';
+/** Bytes of an A256GCM IV and tag, the fixed parts of a binary file segment. */
+export const SHARE_FILE_IV_BYTES = 12;
+export const SHARE_FILE_TAG_BYTES = 16;
+/** Largest metadata part of a binary share PUT (a label, a passcode, a few files' headers). */
+export const SHARE_PUT_MAX_META_BYTES = 16 * 1024;
+
+/**
+ * The metadata of the binary share PUT (docs/SHARING.md, "Patient endpoints"):
+ * `u32be(n) ‖ n bytes of UTF-8 JSON (this) ‖ file 1 ‖ file 2 …`, file i being `files[i].bytes`
+ * bytes: IV (12) ‖ ciphertext ‖ tag (16) of a JWE whose first part is `files[i].protected`
+ * (`alg: dir`, so no encrypted key). The relay serves the compact JWE
+ * `<protected>..<b64u(IV)>.<b64u(ciphertext)>.<b64u(tag)>`.
+ */
+export const sharePutMetaSchema = z
+	.strictObject({
+		...shareFields,
+		files: z
+			.array(
+				z.strictObject({
+					contentType: contentTypeSchema,
+					protected: z.string().min(1).max(4096).refine(isBase64url, { message: 'must be unpadded base64url' }),
+					bytes: z.int().min(SHARE_FILE_IV_BYTES + 1 + SHARE_FILE_TAG_BYTES)
+				})
+			)
+			.min(1)
+			.max(SHL_MAX_FILES)
+	})
+	.refine(...passcodeGoesWithP);
+/** The metadata part of a binary share PUT. */
+export type SharePutMeta = z.infer<typeof sharePutMetaSchema>;
+
 /** A share as a device publishes it. */
 export type SharePut = z.infer<typeof sharePutSchema>;
 
