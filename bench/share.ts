@@ -140,10 +140,13 @@ export async function benchShare(): Promise<Figure[]> {
 			// The page's own clock (User Timing marks of src/routes/shl): navigation → form ready,
 			// plus open → summary in the page. The doctor's typing, and this script's round trips
 			// to the browser, are not the viewer's time.
-			const marks = await page.evaluate(() => {
-				const at = (name: string) => performance.getEntriesByName(name, 'mark')[0]?.startTime ?? NaN;
-				return { form: at('carnet:shl-form'), open: at('carnet:shl-open'), summary: at('carnet:shl-summary') };
-			});
+			// No named function inside: tsx would wrap it in a helper the page does not have.
+			const [form, open, summary] = await page.evaluate((names) => names.map((n) => performance.getEntriesByName(n, 'mark')[0]?.startTime ?? NaN), [
+				'carnet:shl-form',
+				'carnet:shl-open',
+				'carnet:shl-summary'
+			]);
+			const marks = { form, open, summary };
 			parts.formReady.push(marks.form);
 			parts.openToSummary.push(marks.summary - marks.open);
 			openMs.push(marks.form + marks.summary - marks.open);

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encrypt, randomBytes, ready, toBase64url, utf8Encode } from '../../src/lib/core/crypto';
+import { decryptFile, encryptFileSegments, randomKey } from '../../src/lib/core/crypto/jwe';
+import { SHARE_PUT_BINARY_TYPE } from '../../src/lib/core/protocol';
 import { signRequest } from '../../src/lib/core/sync';
 import { startRelay, type RelayProcess } from '../support/harness';
 import { expectFrame, newMember, SyncClient, TestRecord, type Member } from '../support/sync-client';
@@ -89,6 +91,26 @@ describe('relay SMART Health Links', () => {
 			headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
 			body: body === undefined ? undefined : (bytes as Uint8Array<ArrayBuffer>)
 		});
+	}
+
+	/** A request with these exact body bytes, signed by `member`. */
+	function signedBytes(member: Member, method: string, path: string, bytes: Uint8Array, contentType = SHARE_PUT_BINARY_TYPE, signedBody = bytes): Promise<Response> {
+		const authorization = signRequest({ method, path, body: signedBody, member: member.id, signer: member.sign, now: new Date() });
+		return fetch(relay.url + path, { method, headers: { authorization, 'content-type': contentType }, body: bytes as Uint8Array<ArrayBuffer> });
+	}
+
+	/** A binary share PUT body (protocol/shl.ts sharePutMetaSchema): u32be(n) ‖ meta JSON ‖ the files' segments. */
+	function binaryBody(meta: Record<string, unknown>, segments: Uint8Array[]): Uint8Array {
+		const head = utf8Encode(JSON.stringify(meta));
+		const body = new Uint8Array(4 + head.length + segments.reduce((n, s) => n + s.length, 0));
+		new DataView(body.buffer).setUint32(0, head.length);
+		body.set(head, 4);
+		let offset = 4 + head.length;
+		for (const segment of segments) {
+			body.set(segment, offset);
+			offset += segment.length;
+		}
+		return body;
 	}
 
 	/** A share body as a device publishes it. */
@@ -464,6 +486,76 @@ describe('relay SMART Health Links', () => {
 			expect(await status(signed(other.admin, 'PUT', `/api/vaults/${other.record.id}/shares/${mine}`, shareBody()))).toBe(409);
 			expect(await status(signed(other.admin, 'DELETE', `/api/vaults/${other.record.id}/shares/${mine}`))).toBe(409);
 			expect((await manifest(mine)).status).toBe(200);
+		});
+	});
+
+	describe('binary share PUT', () => {
+		/** A real file, encrypted as the patient's device does, and its segment (IV ‖ ciphertext ‖ tag). */
+		async function file(key: Uint8Array, text: string, contentType = 'application/fhir+json') {
+			const { protectedHeader, iv, sealed } = await encryptFileSegments(utf8Encode(text), key, contentType);
+			const segment = new Uint8Array(iv.length + sealed.length);
+			segment.set(iv);
+			segment.set(sealed, iv.length);
+			const b = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+			const jwe = `${protectedHeader}..${b(iv)}.${b(sealed.subarray(0, -16))}.${b(sealed.subarray(-16))}`;
+			return { meta: { contentType, protected: protectedHeader, bytes: segment.length }, segment, jwe };
+		}
+
+		it('stores the files and serves them as standard compact JWEs, embedded or by location', async () => {
+			const vault = await newVault();
+			const key = randomKey();
+			const ips = await file(key, JSON.stringify({ resourceType: 'Bundle', note: 'é — ✓' }));
+			// Longer than the IPS here, so that it is served by location.
+			const extension = await file(key, JSON.stringify({ v: 1, pad: 'x'.repeat(500) }), 'application/vnd.carnet.contribution+json');
+			const id = newLinkId();
+			const meta = { ...shareBody(), files: [ips.meta, extension.meta] };
+			const res = await signedBytes(vault.admin, 'PUT', `/api/vaults/${vault.record.id}/shares/${id}`, binaryBody(meta, [ips.segment, extension.segment]));
+			expect(res.status).toBe(200);
+			expect(await res.json()).toEqual({ id });
+			const opened = (await (await manifest(id, { recipient: 'Dr Alice Martin', embeddedLengthMax: ips.jwe.length })).json()) as {
+				files: { contentType: string; embedded?: string; location?: string }[];
+			};
+			expect(opened.files[0]).toEqual({ contentType: 'application/fhir+json', embedded: ips.jwe });
+			expect(opened.files[1].contentType).toBe('application/vnd.carnet.contribution+json');
+			const served = await (await fetch(opened.files[1].location!)).text();
+			expect(served).toBe(extension.jwe);
+			expect(Buffer.from((await decryptFile(ips.jwe, key)).plaintext).toString()).toBe('{"resourceType":"Bundle","note":"é — ✓"}');
+			expect(await decryptFile(served, key)).toMatchObject({ contentType: 'application/vnd.carnet.contribution+json' });
+		});
+
+		it('refuses a body whose parts do not add up, a bad metadata part, or one not signed as sent', async () => {
+			const vault = await newVault();
+			const path = `/api/vaults/${vault.record.id}/shares/${newLinkId()}`;
+			const ips = await file(randomKey(), '{"resourceType":"Bundle"}');
+			const status = async (res: Promise<Response>) => (await res).status;
+			const meta = (overrides: Record<string, unknown> = {}) => ({ ...shareBody(), files: [ips.meta], ...overrides });
+			const good = binaryBody(meta(), [ips.segment]);
+			const put = (bytes: Uint8Array) => status(signedBytes(vault.admin, 'PUT', path, bytes));
+
+			expect(await put(binaryBody(meta(), [ips.segment, new Uint8Array(1)]))).toBe(400); // a byte too many
+			expect(await put(binaryBody(meta(), [ips.segment.subarray(1)]))).toBe(400); // a byte short
+			expect(await put(binaryBody(meta({ files: [{ ...ips.meta, bytes: 28 }] }), [ips.segment.subarray(0, 28)]))).toBe(400); // no ciphertext
+			expect(await put(binaryBody(meta({ files: [{ ...ips.meta, protected: 'not base64!' }] }), [ips.segment]))).toBe(400);
+			expect(await put(binaryBody(meta({ files: [] }), []))).toBe(400);
+			expect(await put(binaryBody(meta({ passcode: 'x1' }), [ips.segment]))).toBe(400); // a passcode needs P
+			expect(await put(binaryBody(meta({ extra: 1 }), [ips.segment]))).toBe(400);
+			expect(await put(binaryBody(meta({ files: [{ ...ips.meta, jwe: ips.jwe }] }), [ips.segment]))).toBe(400);
+			const lying = good.slice();
+			new DataView(lying.buffer).setUint32(0, good.length); // a metadata part longer than the body
+			expect(await put(lying)).toBe(400);
+			const notJson = good.slice();
+			notJson[4] = 0x7b + 1;
+			expect(await put(notJson)).toBe(400);
+			expect(await put(new Uint8Array(3))).toBe(400);
+			expect(await status(signedBytes(vault.admin, 'PUT', path, good, 'text/plain'))).toBe(415);
+			// The signature covers the bytes sent: one changed byte and the request is refused.
+			const tampered = good.slice();
+			tampered[tampered.length - 1] ^= 1;
+			expect(await status(signedBytes(vault.admin, 'PUT', path, tampered, SHARE_PUT_BINARY_TYPE, good))).toBe(401);
+			// Files that would be larger than SHL_MAX_BODY_BYTES once served, though sent in fewer bytes.
+			const bulky = new Uint8Array(Math.floor(SHARE_MAX * 0.9));
+			expect(await put(binaryBody(meta({ files: [{ ...ips.meta, bytes: bulky.length }] }), [bulky]))).toBe(413);
+			expect(await put(good)).toBe(200);
 		});
 	});
 

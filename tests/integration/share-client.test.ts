@@ -155,6 +155,39 @@ describe('sharing from the patient’s devices', () => {
 		for (const needle of ['PDF', 'ordonnance', documentId]) expect(disk).not.toContain(needle);
 	});
 
+	it('carries documents of hundreds of kilobytes inline, byte for byte, in JSON as JSON.stringify writes it', async () => {
+		const ra = await a.session!.open(vaultId);
+		const files: { id: string; bytes: Uint8Array }[] = [];
+		for (const size of [300_000, 70_000, 10]) {
+			// A title JSON keeps as is but UTF-8 must encode on two or three bytes.
+			const id = await add(ra, 'documents', { type: 'imaging-report', title: `Scanner — thorax ✓ ${size}`, date: '2026-11-03' });
+			const bytes = new Uint8Array(size);
+			for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
+			await a.session!.attachments(vaultId).put(id, { name: `scan-${size}.pdf`, contentType: 'application/pdf', bytes });
+			files.push({ id, bytes });
+		}
+		const info = await a.session!.shares(vaultId).create({
+			kind: 'custom',
+			label: 'Scanners',
+			sections: ['allergies'],
+			documents: files.map((f) => f.id),
+			expiresAt: inHalfAnHour(),
+			allowContributions: false
+		});
+		const ips = (await openShl(parseShlink(info.link), { recipient: 'Dr Test' })).find((f) => f.contentType === 'application/fhir+json')!;
+		const text = Buffer.from(ips.plaintext).toString('utf8');
+		expect(Buffer.from(text, 'utf8').equals(Buffer.from(ips.plaintext))).toBe(true);
+		expect(JSON.stringify(JSON.parse(text))).toBe(text);
+		expect(text).toContain('Pénicilline');
+		const references = ((ips.json as { entry: { resource: Record<string, unknown> }[] }).entry)
+			.map((e) => e.resource)
+			.filter((r) => r.resourceType === 'DocumentReference') as { description?: string; content: { attachment: { data?: string; title?: string } }[] }[];
+		for (const { bytes } of files) {
+			const reference = references.find((r) => r.content[0].attachment.title === `scan-${bytes.length}.pdf`);
+			expect(reference?.content[0].attachment.data).toBe(Buffer.from(bytes).toString('base64'));
+		}
+	});
+
 	it('imports a contribution on both devices as the same entry, attributed to the professional', async () => {
 		const shares = a.session!.shares(vaultId);
 		const info = await shares.create({

@@ -2,7 +2,7 @@ import { deflateRawSync } from 'node:zlib';
 import { compactDecrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { CryptoError } from '$lib/core/crypto/errors';
-import { decryptFile, encryptFile, hkdfSha256, randomKey, sha256 } from '$lib/core/crypto/jwe';
+import { decryptFile, encryptFile, encryptFileSegments, hkdfSha256, randomKey, sha256 } from '$lib/core/crypto/jwe';
 
 const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -195,5 +195,24 @@ describe('encryptFile / decryptFile', () => {
 		await expectCryptoError(() => decryptFile(jwe, key.subarray(0, 16)), 'bad_input');
 		await expectCryptoError(() => encryptFile(plaintext, new Uint8Array(31), 'text/plain'), 'bad_input');
 		await expectCryptoError(() => encryptFile(plaintext, key, ''), 'bad_input');
+	});
+});
+
+describe('encryptFileSegments (the binary form the patient uploads)', () => {
+	it('assembles into a standard compact JWE that jose decrypts, with a fresh IV each time', async () => {
+		const key = randomKey();
+		const plaintext = new TextEncoder().encode(JSON.stringify({ resourceType: 'Bundle', type: 'document' }));
+		const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+		const compact = async () => {
+			const { protectedHeader, iv, sealed } = await encryptFileSegments(plaintext, key, 'application/fhir+json');
+			const tag = sealed.subarray(sealed.length - 16);
+			return `${protectedHeader}..${b64u(iv)}.${b64u(sealed.subarray(0, sealed.length - 16))}.${b64u(tag)}`;
+		};
+		const first = await compact();
+		const { plaintext: out, protectedHeader } = await compactDecrypt(first, key);
+		expect(new TextDecoder().decode(out)).toBe(new TextDecoder().decode(plaintext));
+		expect(protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM', cty: 'application/fhir+json' });
+		expect(first.split('.')[2]).not.toBe((await compact()).split('.')[2]);
+		expect(new TextDecoder().decode((await decryptFile(first, key)).plaintext)).toBe(new TextDecoder().decode(plaintext));
 	});
 });

@@ -42,3 +42,4 @@ export {
 	tokenHash
 } from './contribution';
 export { fromBase64, fromBase64url, isBase64, toBase64, toBase64url } from './base64';
+export { uploadBody } from './upload';
