@@ -6,7 +6,7 @@ export default {
 	preprocess: vitePreprocess(),
 	kit: {
 		// A static SPA: every page runs in the browser; the relay serves index.html for any path.
-		adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+		adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', precompress: true, strict: true }),
 		// The service worker is registered by the app so that it can skip it in dev.
 		serviceWorker: { register: false },
 		// Absolute asset paths: the cached index.html must work as the offline shell of any route.
