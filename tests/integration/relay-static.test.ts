@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get } from 'node:http';
+import { brotliCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RelayProcess } from '../support/harness';
 
@@ -18,6 +20,7 @@ describe('relay serves the app', () => {
 		writeFileSync(join(site, 'index.html'), `<!doctype html><title>shell</title><script>${BOOT}</script>`);
 		writeFileSync(join(site, 'shl.html'), `<!doctype html><title>viewer</title><script>${BOOT}</script>`);
 		writeFileSync(join(site, '_app/immutable/app.abc.js'), 'export {}');
+		writeFileSync(join(site, '_app/immutable/app.abc.js.br'), brotliCompressSync('export {}'));
 		writeFileSync(join(site, '_app/immutable/automerge.wasm'), new Uint8Array([0, 97, 115, 109]));
 		writeFileSync(join(site, 'service-worker.js'), 'self.x = 1');
 		writeFileSync(join(tmpdir(), 'carnet-outside.txt'), 'secret');
@@ -63,6 +66,22 @@ describe('relay serves the app', () => {
 			expect(await res.text()).toContain('<title>shell</title>');
 			expect(connect(res), path).toEqual(["'self'"]);
 		}
+	});
+
+	it('serves the build’s precompressed copy to a client that accepts it, the file itself otherwise', async () => {
+		const url = `${relay.url}/_app/immutable/app.abc.js`;
+		const head = (encoding: string) =>
+			new Promise<{ encoding?: string; vary?: string }>((resolve, reject) =>
+				get(url, { headers: { 'Accept-Encoding': encoding } }, (res) => {
+					res.resume();
+					resolve({ encoding: res.headers['content-encoding'], vary: res.headers.vary });
+				}).on('error', reject)
+			);
+		expect(await head('gzip, deflate, br')).toEqual({ encoding: 'br', vary: 'Accept-Encoding' });
+		expect((await head('br;q=0, gzip')).encoding).toBeUndefined();
+		expect((await head('identity')).encoding).toBeUndefined();
+		// fetch decodes it: the same script either way.
+		expect(await (await fetch(url)).text()).toBe('export {}');
 	});
 
 	it('serves wasm as application/wasm and hashed assets as immutable', async () => {
