@@ -16,7 +16,7 @@ import { shlinkOf, startShlServer, type ShlTestServer } from '../support/shl-ser
 // (served by the relay): links served by a small local SHL server (tests/support/shl-server.ts),
 // the HL7 IPS example bundle, passcodes, dead links, the scanner (picture and fake camera),
 // contributions, and what the viewer must not do (store, or load Automerge or libsodium).
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures');
+const FIXTURES = join(process.cwd(), 'tests', 'fixtures');
 const HL7_JWE = readFileSync(join(FIXTURES, 'shl', 'ips-bundle-01.jwe'), 'utf8').trim();
 const HL7_LINK = readFileSync(join(FIXTURES, 'shl', 'ips-bundle-01.shlink.txt'), 'utf8').trim();
 const HL7_KEY = JSON.parse(Buffer.from(HL7_LINK.split('#shlink:/')[1], 'base64url').toString('utf8')).key as string;

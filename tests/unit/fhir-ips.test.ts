@@ -15,7 +15,7 @@ import { content, directives, documents, identity, NOW, PDF, sampleInput, sectio
 type Json = Record<string, any>;
 
 const fixture = (name: string): Json =>
-	JSON.parse(readFileSync(new URL(`../../../shared/fixtures/fhir/${name}`, import.meta.url), 'utf8'));
+	JSON.parse(readFileSync(new URL(`../fixtures/fhir/${name}`, import.meta.url), 'utf8'));
 
 const composition = (bundle: Bundle) => bundle.entry[0].resource as Json;
 const sectionByCode = (bundle: Bundle, code: string) =>

@@ -28,7 +28,7 @@ import {
 import { decodeQrPng } from '../support/qr';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = resolve(here, '../../../shared/fixtures');
+const FIXTURES = resolve(here, '../fixtures');
 const fixture = (path: string) => readFileSync(join(FIXTURES, path));
 const fixtureText = (path: string) => fixture(path).toString('utf8');
 
