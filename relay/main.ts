@@ -8,6 +8,8 @@
  *   SHL_MAX_BODY_BYTES (32 MiB)          largest share a device may publish (PUT, files inline)
  *   CONTRIBUTION_MAX_BYTES (20 MiB)      largest sealed contribution from a professional
  *   SHL_TICKET_TTL_MS (3600000)          how long a file location stays valid (tests shorten it)
+ *   SHL_RATE_PER_SECOND (10)             public SHL requests per second per client address
+ *   SHL_RATE_BURST (60)                  ... and in a burst
  *   PUBLIC_ORIGIN (unset)                e.g. https://carnet.example: the origin of file locations
  *                                        in manifests; unset, the request's Host (and
  *                                        X-Forwarded-Proto https) is used.
@@ -34,7 +36,9 @@ const SHL_LIMIT_VARIABLES: Record<keyof ShlLimits, string> = {
 	passcodeAttempts: 'SHL_PASSCODE_ATTEMPTS',
 	maxBodyBytes: 'SHL_MAX_BODY_BYTES',
 	contributionMaxBytes: 'CONTRIBUTION_MAX_BYTES',
-	ticketTtlMs: 'SHL_TICKET_TTL_MS'
+	ticketTtlMs: 'SHL_TICKET_TTL_MS',
+	publicRatePerSecond: 'SHL_RATE_PER_SECOND',
+	publicRateBurst: 'SHL_RATE_BURST'
 };
 
 /** The limits with the environment's overrides; a malformed value stops the relay rather than being ignored. */

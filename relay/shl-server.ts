@@ -55,6 +55,10 @@ export interface ShlLimits {
 	contributionMaxBytes: number;
 	/** How long a file location (ticket) stays valid: one hour in the contract; shorter in tests. */
 	ticketTtlMs: number;
+	/** Requests per second one client address may sustain on the public endpoints (token bucket refill). */
+	publicRatePerSecond: number;
+	/** Requests one client address may send there in a burst (token bucket size). */
+	publicRateBurst: number;
 }
 
 /**
@@ -66,7 +70,11 @@ export const DEFAULT_SHL_LIMITS: ShlLimits = {
 	passcodeAttempts: 10,
 	maxBodyBytes: 32 * 1024 * 1024,
 	contributionMaxBytes: 20 * 1024 * 1024,
-	ticketTtlMs: 60 * 60 * 1000
+	ticketTtlMs: 60 * 60 * 1000,
+	// A viewer opening a link makes a handful of requests; scanning for links or hammering one
+	// with passcodes (each an Argon2id check) is what this slows down.
+	publicRatePerSecond: 10,
+	publicRateBurst: 60
 };
 
 /** What `createApiHandler` needs. */
@@ -97,6 +105,33 @@ const LOG_ID_CHARS = 8;
 /** Largest body of a patient request other than PUT (they have none). */
 const MAX_SMALL_BODY_BYTES = 1024;
 
+/** Client addresses whose rate buckets are kept; past it, the full (idle) ones are forgotten. */
+const MAX_RATE_BUCKETS = 10_000;
+
+/**
+ * Token buckets per client address for the public endpoints. The address is the socket's: behind
+ * a proxy every client shares the proxy's, so raise the limits there (X-Forwarded-For is not
+ * trusted, anyone can write it).
+ */
+function rateLimiter(perSecond: number, burst: number): (address: string, now: number) => boolean {
+	const buckets = new Map<string, { tokens: number; at: number }>();
+	return (address, now) => {
+		let bucket = buckets.get(address);
+		if (bucket === undefined) {
+			if (buckets.size >= MAX_RATE_BUCKETS) {
+				for (const [key, b] of buckets) if (b.tokens + ((now - b.at) / 1000) * perSecond >= burst) buckets.delete(key);
+			}
+			bucket = { tokens: burst, at: now };
+			buckets.set(address, bucket);
+		}
+		bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+		bucket.at = now;
+		if (bucket.tokens < 1) return false;
+		bucket.tokens -= 1;
+		return true;
+	};
+}
+
 /** A request's body, or the reason it was not read whole. */
 type Body = Buffer | 'too_large';
 
@@ -104,6 +139,7 @@ type Body = Buffer | 'too_large';
 export function createApiHandler(options: ShlOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
 	const { shares, limits, log, metrics } = options;
 	const sodium = ready();
+	const allow = rateLimiter(limits.publicRatePerSecond, limits.publicRateBurst);
 
 	return async (req, res) => {
 		const url = req.url ?? '/';
@@ -114,6 +150,9 @@ export function createApiHandler(options: ShlOptions): (req: IncomingMessage, re
 		const cors = segments[0] === 'shl';
 		try {
 			await sodium;
+			if (cors && req.method !== 'OPTIONS' && !allow(req.socket.remoteAddress ?? '', Date.now())) {
+				return json(res, 429, { error: 'rate_limited' }, true, { 'Retry-After': '1' });
+			}
 			if (cors) await publicRoute(req, res, segments.slice(1));
 			else if (segments[0] === 'vaults') await patientRoute(req, res, segments.slice(1), query);
 			else json(res, 404, NOT_FOUND, false);

@@ -45,7 +45,10 @@ describe('relay SMART Health Links', () => {
 			SHL_PASSCODE_ATTEMPTS: String(ATTEMPTS),
 			CONTRIBUTION_MAX_BYTES: String(CONTRIBUTION_MAX),
 			SHL_MAX_BODY_BYTES: String(SHARE_MAX),
-			SHL_TICKET_TTL_MS: String(TICKET_TTL_MS)
+			SHL_TICKET_TTL_MS: String(TICKET_TTL_MS),
+			// The rate limit has its own test below, on its own relay.
+			SHL_RATE_PER_SECOND: '10000',
+			SHL_RATE_BURST: '10000'
 		});
 	}, 30_000);
 	afterEach(async () => {
@@ -637,6 +640,30 @@ describe('relay SMART Health Links', () => {
 			const listed = await signed(vault.admin, 'GET', `/api/vaults/${vault.record.id}/contributions`);
 			expect(((await listed.json()) as unknown[]).length).toBe(1);
 		});
+	});
+
+	it('slows down one address that sends too many public requests (429), preflights aside', async () => {
+		const limited = await startRelay({ SHL_RATE_PER_SECOND: '1', SHL_RATE_BURST: '5' });
+		try {
+			const unknown = `${limited.url}/api/shl/${'A'.repeat(43)}`;
+			const statuses: number[] = [];
+			for (let i = 0; i < 8; i++) {
+				const res = await fetch(unknown, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ recipient: 'Dr X' }) });
+				statuses.push(res.status);
+				if (res.status === 429) {
+					expect(res.headers.get('retry-after')).toBe('1');
+					expect(res.headers.get('access-control-allow-origin')).toBe('*');
+					expect(await res.json()).toEqual({ error: 'rate_limited' });
+				} else await res.body?.cancel();
+			}
+			expect(statuses.slice(0, 5)).toEqual([404, 404, 404, 404, 404]);
+			expect(statuses.slice(5)).toEqual([429, 429, 429]);
+			expect((await fetch(unknown, { method: 'OPTIONS' })).status).toBe(204);
+			await new Promise((resolve) => setTimeout(resolve, 1100));
+			expect((await fetch(unknown, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"recipient":"Dr X"}' })).status).toBe(404);
+		} finally {
+			await limited.stop();
+		}
 	});
 
 	it('keeps passcodes and label plaintext out of the database, and link ids, names and tokens out of the logs', async () => {
