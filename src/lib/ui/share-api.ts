@@ -306,6 +306,12 @@ export function openCount(share: Pick<ShareInfo, 'accesses'>): number {
 	return share.accesses.filter((a) => a.outcome === 'opened').length;
 }
 
+/** What to say of how many times a share was opened: a message key and its params. */
+export function openCountMessage(opens: number): [key: string, params?: { count: number }] {
+	if (opens === 0) return ['share.neverOpened'];
+	return opens === 1 ? ['share.openedOnce'] : ['share.openedTimes', { count: opens }];
+}
+
 /** The latest successful opening. */
 export function lastOpened(share: Pick<ShareInfo, 'accesses'>): AccessEntry | null {
 	let latest: AccessEntry | null = null;
