@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addEntry, navigate, onboard, type Person } from '../support/app';
 import { launchBrowser, openApp, startRelay, type RelayProcess } from '../support/harness';
+import { axeSerious } from '../support/axe';
 import { readQrFrom } from '../support/qr';
 
 // The consultation, with two browser contexts: the patient shares by QR; the doctor, who has
@@ -69,6 +70,7 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 		expect(await page.getByRole('checkbox', { name: HIDDEN_DOC }).count()).toBe(0);
 		expect(await page.getByRole('radio', { name: 'This consultation (30 minutes)' }).isChecked()).toBe(true);
 		await page.getByRole('checkbox', { name: 'The professional may add documents' }).check();
+		expect(await axeSerious(page)).toEqual([]);
 		await page.getByRole('button', { name: 'Create the share' }).click();
 
 		const qr = page.getByTestId('share-qr');
@@ -77,6 +79,7 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 		// What a phone camera would read: the QR decoded from pixels.
 		link = (await readQrFrom(qr)).text;
 		expect(link.startsWith(`${relay.url}/shl#shlink:/`)).toBe(true);
+		expect(await axeSerious(page)).toEqual([]);
 	});
 
 	it('the doctor opens the link from the QR and reads the allergy, never the hidden document', async () => {

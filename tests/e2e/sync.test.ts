@@ -1,4 +1,3 @@
-import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
 	type Person
 } from '../support/app';
 import { launchBrowser, openApp, startRelay, type RelayProcess } from '../support/harness';
+import { axeSerious } from '../support/axe';
 import { fakeCameraArgs, readQrFrom, writeY4mFromPng } from '../support/qr';
 
 // One patient, three devices, one relay: device A creates the record, B joins by the QR
@@ -54,13 +54,6 @@ async function blankDevice(browser: Browser, baseURL: string): Promise<Device> {
 	const errors: string[] = [];
 	page.on('pageerror', (error) => errors.push(error.message));
 	return { context, page, errors };
-}
-
-async function axeSerious(page: Page): Promise<string[]> {
-	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-	return result.violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
 describe('one record on several devices, through the relay', () => {

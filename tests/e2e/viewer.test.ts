@@ -1,4 +1,3 @@
-import AxeBuilder from '@axe-core/playwright';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { boxKeyPair, openSealed, ready, toBase64url } from '../../src/lib/core/c
 import { encryptFile } from '../../src/lib/core/crypto/jwe';
 import { contributionToken, isValidRpps } from '../../src/lib/core/share';
 import { launchBrowser, startRelay, type RelayProcess } from '../support/harness';
+import { axeSerious } from '../support/axe';
 import { fakeCameraArgs, writeY4mFromPng } from '../support/qr';
 import { shlinkOf, startShlServer, type ShlTestServer } from '../support/shl-server';
 
@@ -29,13 +29,6 @@ const DOCTOR = 'Dr Anne Lefèvre';
 function rpps(): string {
 	for (let d = 0; d <= 9; d++) if (isValidRpps(`1000000001${d}`)) return `1000000001${d}`;
 	throw new Error('no RPPS');
-}
-
-async function axeSerious(page: Page): Promise<string[]> {
-	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-	return result.violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
 /** The scripts and wasm of ours among `urls` whose content holds one of `needles`. */
