@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { addEntry, navigate, onboard, type Person } from '../support/app';
 import { launchBrowser, openApp, startRelay, type RelayProcess } from '../support/harness';
 import { axeSerious } from '../support/axe';
-import { readQrFrom } from '../support/qr';
+import { fakeCameraArgs, readQrFrom, writeY4mFromPng } from '../support/qr';
 
 // The consultation, with two browser contexts: the patient shares by QR; the doctor, who has
 // never heard of Carnet, opens the link decoded from a screenshot of that QR, reads the
@@ -30,6 +33,7 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 	let doctor: BrowserContext;
 	let doctorPage: Page;
 	let link: string;
+	let qrPng: Buffer;
 
 	beforeAll(async () => {
 		relay = await startRelay();
@@ -77,7 +81,7 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 		await qr.waitFor({ timeout: 20_000 });
 		expect(await page.getByTestId('share-status').innerText()).toMatch(/not opened yet/i);
 		// What a phone camera would read: the QR decoded from pixels.
-		link = (await readQrFrom(qr)).text;
+		({ text: link, png: qrPng } = await readQrFrom(qr));
 		expect(link.startsWith(`${relay.url}/shl#shlink:/`)).toBe(true);
 		expect(await axeSerious(page)).toEqual([]);
 	});
@@ -109,6 +113,27 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 		await expect.poll(() => patientPage.getByTestId('toast').allInnerTexts()).toEqual(
 			expect.arrayContaining([expect.stringContaining(`${DOCTOR} opened your summary`)])
 		);
+	});
+
+	it('a second professional scans that QR with the phone camera on /scan and reads the same summary', async () => {
+		const work = mkdtempSync(join(tmpdir(), 'carnet-e2e-share-'));
+		const video = join(work, 'qr.y4m');
+		writeY4mFromPng(qrPng, video);
+		const camera = await launchBrowser(fakeCameraArgs(video));
+		try {
+			const context = await camera.newContext({ baseURL: relay.url, locale: 'en-US' });
+			await context.grantPermissions(['camera'], { origin: relay.url });
+			const page = await context.newPage();
+			await page.goto('/scan');
+			await page.getByRole('button', { name: 'Scan with the camera' }).click();
+			await page.getByLabel('Your name', { exact: true }).fill('Dr Anne Kerjean', { timeout: 30_000 });
+			await page.getByRole('button', { name: 'Open the record' }).click();
+			await page.getByRole('heading', { level: 1, name: new RegExp(patient.familyName, 'i') }).waitFor();
+			expect(await page.locator('main').innerText()).toContain(ALLERGY);
+		} finally {
+			await camera.close();
+			rmSync(work, { recursive: true, force: true });
+		}
 	});
 
 	it('the doctor adds a report and the patient’s record shows it, attributed to the doctor', async () => {
