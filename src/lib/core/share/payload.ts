@@ -143,7 +143,7 @@ export function readPayload(raw: unknown): ShlPayload {
 
 	const label = typeof input.label === 'string' && input.label.length > 0 ? truncate(input.label, LABEL_MAX) : undefined;
 
-	return {
+	const payload = {
 		url: input.url,
 		key: toBase64url(keyBytes),
 		...(exp !== undefined ? { exp } : {}),
@@ -151,6 +151,10 @@ export function readPayload(raw: unknown): ShlPayload {
 		...(label !== undefined ? { label } : {}),
 		v: 1
 	};
+	// The lenient reading above gives the canonical form; the schema is the last word on it.
+	const checked = ShlPayloadSchema.safeParse(payload);
+	if (!checked.success) throw bad(checked.error.issues[0]?.message ?? 'invalid payload');
+	return checked.data;
 }
 
 /**
