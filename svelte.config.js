@@ -10,6 +10,9 @@ export default {
 		// The service worker is registered by the app so that it can skip it in dev.
 		serviceWorker: { register: false },
 		// Absolute asset paths: the cached index.html must work as the offline shell of any route.
-		paths: { relative: false }
+		paths: { relative: false },
+		// The prerendered viewer (/shl) carries its small stylesheets inline: no request for the
+		// page to wait on before it can show the form on a doctor's phone.
+		inlineStyleThreshold: 16 * 1024
 	}
 };
