@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
 import { ready } from '../src/lib/core/crypto';
-import { addEntry, type ShareableSection } from '../src/lib/core/record';
+import { addEntry, SHAREABLE_SECTIONS, type ShareableSection } from '../src/lib/core/record';
 import { parseShlink, viewerLink } from '../src/lib/core/share';
 import { launchBrowser, startRelay } from '../tests/support/harness';
 import { creator } from '../tests/support/devices';
@@ -48,17 +48,7 @@ const OPEN_RUNS = 7;
 const PRODUCTION_ORIGIN = 'https://carnet.example.org';
 /** The new-share page's default choice (src/lib/ui/share-api.ts). */
 const DEFAULT_SECTIONS: ShareableSection[] = ['identity', 'allergies', 'history', 'treatments', 'vaccinations', 'measurements'];
-const ALL_SECTIONS: ShareableSection[] = [
-	'identity',
-	'contacts',
-	'allergies',
-	'history',
-	'treatments',
-	'vaccinations',
-	'measurements',
-	'directives',
-	'visits'
-];
+const ALL_SECTIONS: ShareableSection[] = [...SHAREABLE_SECTIONS];
 
 export async function benchShare(): Promise<Figure[]> {
 	await ready();
