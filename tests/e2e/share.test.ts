@@ -150,7 +150,9 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 			buffer: Buffer.from('%PDF-1.4\n% Carnet test report\n%%EOF\n')
 		});
 		await form.getByRole('button', { name: 'Send the document' }).click();
-		await doctorPage.getByText('Document sent. It will appear in the patient’s record.').waitFor();
+		const sent = doctorPage.getByTestId('contribute-sent');
+		await sent.waitFor();
+		expect(await sent.innerText()).toContain('Document sent. It will appear in the patient’s record.');
 
 		await expect
 			.poll(() => patientPage.getByTestId('toast').allInnerTexts(), { timeout: 15_000 })
@@ -175,7 +177,9 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 		await doctorPage.goto(link);
 		await doctorPage.getByLabel('Your name', { exact: true }).fill(DOCTOR);
 		await doctorPage.getByRole('button', { name: 'Open the record' }).click();
-		await doctorPage.getByText('This link is no longer valid (expired, revoked or already used).', { exact: false }).waitFor();
+		const refusal = doctorPage.getByTestId('viewer-error');
+		await refusal.waitFor();
+		expect(await refusal.innerText()).toContain('This link is no longer valid (expired, revoked or already used).');
 		expect(await doctorPage.locator('main').innerText()).not.toContain(ALLERGY);
 	});
 

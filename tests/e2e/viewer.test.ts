@@ -107,7 +107,8 @@ describe('the professional’s viewer', () => {
 
 		// The name is required.
 		await page.getByRole('button', { name: 'Open the record' }).click();
-		await page.getByText('Enter your name: the patient sees who opened their record.').waitFor();
+		// In the page, not the live region that also announces it.
+		await page.locator('main').getByText('Enter your name: the patient sees who opened their record.').waitFor();
 		expect(shl.requests.length).toBe(before);
 
 		await openAs(page);
