@@ -1,6 +1,6 @@
 // The sharing screens' pure helpers (src/lib/ui/share-api.ts): the new-share form's checks
-// and expiry, live status and ordering of shares, countdowns, progress, and the rules that
-// decide how a document's file may be opened.
+// and expiry, live status and ordering of shares, countdowns, progress; and the rules, shared
+// with the viewer, that decide how a document's file may be opened (src/lib/ui/attachment.ts).
 import { describe, expect, it } from 'vitest';
 import {
 	checkShareForm,
@@ -8,18 +8,16 @@ import {
 	dateBounds,
 	endOfDay,
 	expiryOf,
-	formatBytes,
 	lastOpened,
 	liveStatus,
 	openCount,
-	openMode,
 	readProgress,
 	remainingParts,
-	safeFileName,
 	sortShares,
 	type ShareFormInput,
 	type ShareInfo
 } from '../../src/lib/ui/share-api';
+import { downloadName, formatBytes, openMode } from '../../src/lib/ui/attachment';
 
 const NOW = new Date(2026, 10, 26, 10, 0, 0); // 26 Nov 2026, 10:00 local
 
@@ -188,10 +186,10 @@ describe('documents', () => {
 	});
 
 	it('offers safe file names', () => {
-		expect(safeFileName('../../etc/passwd')).toBe('_.._etc_passwd');
-		expect(safeFileName('compte rendu.pdf')).toBe('compte rendu.pdf');
-		expect(safeFileName('\u0000')).toBe('_');
-		expect(safeFileName('')).toBe('document');
+		expect(downloadName('../../etc/passwd', 'text/plain')).toBe('etc passwd.txt');
+		expect(downloadName('compte rendu.pdf', 'application/pdf')).toBe('compte rendu.pdf');
+		expect(downloadName('\u0000', 'text/html')).toBe('document.html');
+		expect(downloadName('', undefined)).toBe('document.bin');
 	});
 
 	it('reads who contributed a document, from the entry or its author', () => {

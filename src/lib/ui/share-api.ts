@@ -346,42 +346,6 @@ export function remainingParts(ms: number): { days: number; hours: number } | { 
 	return { clock: `${h > 0 ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}` };
 }
 
-/** "12.3 KB", "1.2 MB" (in French "12,3 Ko"). */
-export function formatBytes(size: number, locale = 'en-GB'): string {
-	const units = locale.startsWith('fr') ? ['o', 'Ko', 'Mo', 'Go'] : ['B', 'KB', 'MB', 'GB'];
-	let value = size;
-	let unit = 0;
-	while (value >= 1024 && unit < units.length - 1) {
-		value /= 1024;
-		unit++;
-	}
-	const digits = unit === 0 || value >= 10 ? 0 : 1;
-	return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value)} ${units[unit]}`;
-}
-
-// ——— Opening attachments safely ———
-
-const INLINE_IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp'];
-
-/**
- * How a file may be opened: raster images inline (`<img src=blob:>`), PDFs in a new tab from a
- * Blob forced to application/pdf, everything else (SVG and HTML included) downloaded only, as
- * application/octet-stream. Never a blob the browser would render as a page.
- */
-export function openMode(contentType: string | undefined): { mode: 'image' | 'pdf' | 'download'; type: string } {
-	const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
-	if (INLINE_IMAGES.includes(type)) return { mode: 'image', type };
-	if (type === 'application/pdf') return { mode: 'pdf', type: 'application/pdf' };
-	return { mode: 'download', type: 'application/octet-stream' };
-}
-
-/** A file name safe to offer for download (no path, no control characters). */
-export function safeFileName(name: string | undefined, fallback = 'document'): string {
-	// eslint-disable-next-line no-control-regex
-	const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, '_').replace(/^\.+/, '').trim();
-	return (cleaned || fallback).slice(0, 120);
-}
-
 // ——— Creation progress ———
 
 /** The steps of `create`, in order. */

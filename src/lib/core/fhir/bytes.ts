@@ -18,18 +18,8 @@ const B64_INDEX = (() => {
 	return index;
 })();
 
-/** Standard base64 with padding (what FHIR's `base64Binary` is). */
-export function toBase64(bytes: Uint8Array): string {
-	// Documents are megabytes: the engine's own encoder where it has one (Uint8Array.toBase64),
-	// else btoa over binary strings of 32 KiB pieces, both ~10x a loop in script.
-	const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64;
-	if (typeof native === 'function') return native.call(bytes);
-	let binary = '';
-	for (let i = 0; i < bytes.length; i += 0x8000) {
-		binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
-	}
-	return btoa(binary);
-}
+/** Standard base64 with padding (what FHIR's `base64Binary` is): the share module's encoder. */
+export { toBase64 } from '../share/base64';
 
 /**
  * Decodes base64 (or base64url), ignoring whitespace; `undefined` when the text is not base64.
