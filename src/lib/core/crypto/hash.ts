@@ -47,3 +47,30 @@ export function deriveSubkey(key: Uint8Array, id: number, context: string): Uint
 	// BigInt: the wrapper takes plain numbers only up to 2^31 - 1, ids are 64-bit.
 	return s.crypto_kdf_derive_from_key(SUBKEY_BYTES, BigInt(id), context, key);
 }
+
+/** An incremental BLAKE2b-256: feed bytes in any slicing, read the digest once. */
+export interface Hasher {
+	/** Adds the next bytes. */
+	update(bytes: Uint8Array): void;
+	/** The 32-byte digest; the hasher accepts nothing after. */
+	digest(): Uint8Array;
+}
+
+/** BLAKE2b-256 over a stream of bytes (a file, a blob): the same digest as `hash(all bytes)`. */
+export function createHasher(): Hasher {
+	const s = lib();
+	const state = s.crypto_generichash_init(null, 32);
+	let done = false;
+	return {
+		update(bytes) {
+			if (done) throw new CryptoError('bad_input', 'hasher: update after digest');
+			expectBytes(bytes, 'hasher: bytes');
+			s.crypto_generichash_update(state, bytes);
+		},
+		digest() {
+			if (done) throw new CryptoError('bad_input', 'hasher: digest twice');
+			done = true;
+			return s.crypto_generichash_final(state, 32);
+		}
+	};
+}
