@@ -1,4 +1,6 @@
 // `npm run bench`: every benchmark, one JSON line per figure (a median unless named p99).
+import { benchAttachments } from './attachments';
+import { benchAttachmentsRoundtrip } from './attachments-roundtrip';
 import { benchRecordChromium } from './chromium-record';
 import type { Figure } from './figure';
 import { benchRecord } from './record';
@@ -7,7 +9,7 @@ import { benchShare } from './share';
 import { benchSync } from './sync';
 
 const figures = new Map<string, Figure>();
-for (const bench of [benchRecord, benchRecordChromium, benchSync, benchRelay, benchShare]) {
+for (const bench of [benchRecord, benchRecordChromium, benchSync, benchRelay, benchShare, benchAttachments, benchAttachmentsRoundtrip]) {
 	for (const figure of await bench()) {
 		figures.set(figure.figure, figure);
 		console.log(JSON.stringify(figure));

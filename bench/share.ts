@@ -74,7 +74,7 @@ export async function benchShare(): Promise<Figure[]> {
 			});
 			const bytes = new Uint8Array(DOCUMENT_BYTES);
 			for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
-			await session.attachments(vaultId).put(id, { name: `scanner-${i + 1}.pdf`, contentType: 'application/pdf', bytes });
+			await session.files(vaultId).attach(id, { name: `scanner-${i + 1}.pdf`, contentType: 'application/pdf', data: bytes });
 			documents.push(id);
 		}
 		await record.flush();

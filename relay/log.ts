@@ -9,12 +9,12 @@
 /** Severity, lowest first. */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
-/** What a log line may carry besides its message. `vault` and `member` are shortened. */
+/** What a log line may carry besides its message. `vault`, `member` and `blob` are shortened. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 /** Fields holding an id, cut to `ID_CHARS` characters. */
-const ID_FIELDS = new Set(['vault', 'member']);
+const ID_FIELDS = new Set(['vault', 'member', 'blob']);
 const ID_CHARS = 8;
 /** Longest string value kept whole: an error message, never a blob. */
 const MAX_STRING = 200;

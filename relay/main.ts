@@ -13,12 +13,21 @@
  *   PUBLIC_ORIGIN (unset)                e.g. https://carnet.example: the origin of file locations
  *                                        in manifests; unset, the request's Host (and
  *                                        X-Forwarded-Proto https) is used.
+ * Documents' files (relay/blob-server.ts, files under DATA_DIR/blobs/), positive integers:
+ *   BLOB_MAX_BYTES (104857600)           largest file (plaintext bytes) whose sealed blob is accepted
+ *   BLOB_QUOTA_BYTES (1073741824)        bytes of blobs (complete and partial) one vault may hold
+ *   BLOB_PART_MAX_BYTES (8388608)        largest part one upload request may carry
+ *   BLOB_GC_GRACE_MS (3600000)           age before an unreferenced blob is collected (0 allowed)
+ *   BLOB_PARTIAL_TTL_MS (86400000)       an upload untouched this long is deleted
+ *   BLOB_SWEEP_MS (600000)               how often expired uploads are looked for (and at start)
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_BLOB_LIMITS, type BlobLimits } from './blob-server';
 import { createLogger, levelFromEnv } from './log';
 import { createRelay } from './server';
 import { DEFAULT_SHL_LIMITS, type ShlLimits } from './shl-server';
+import { openFsBlobStore } from './store/fs-blobs';
 import { openSqliteShareStore } from './store/sqlite-shares';
 import { openSqliteStore } from './store/sqlite';
 import { DEFAULT_LIMITS, type SyncLimits } from './sync-server';
@@ -41,12 +50,28 @@ const SHL_LIMIT_VARIABLES: Record<keyof ShlLimits, string> = {
 	publicRateBurst: 'SHL_RATE_BURST'
 };
 
-/** The limits with the environment's overrides; a malformed value stops the relay rather than being ignored. */
-function limitsFromEnv<L extends object>(env: NodeJS.ProcessEnv, defaults: L, variables: Record<keyof L, string>): L {
+const BLOB_LIMIT_VARIABLES: Record<keyof BlobLimits, string> = {
+	maxFileBytes: 'BLOB_MAX_BYTES',
+	quotaBytes: 'BLOB_QUOTA_BYTES',
+	partMaxBytes: 'BLOB_PART_MAX_BYTES',
+	gcGraceMs: 'BLOB_GC_GRACE_MS',
+	partialTtlMs: 'BLOB_PARTIAL_TTL_MS',
+	sweepMs: 'BLOB_SWEEP_MS'
+};
+
+/**
+ * The limits with the environment's overrides; a malformed value stops the relay rather than
+ * being ignored. Values are positive integers, or zero for the variables in `zeroAllowed`.
+ */
+function limitsFromEnv<L extends object>(env: NodeJS.ProcessEnv, defaults: L, variables: Record<keyof L, string>, zeroAllowed: readonly string[] = []): L {
 	const limits = { ...defaults };
 	for (const [key, name] of Object.entries(variables) as [keyof L, string][]) {
 		const value = env[name];
 		if (value === undefined || value === '') continue;
+		if (zeroAllowed.includes(name) && value === '0') {
+			limits[key] = 0 as L[keyof L];
+			continue;
+		}
 		if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`${name} must be a positive integer`);
 		limits[key] = Number(value) as L[keyof L];
 	}
@@ -77,6 +102,9 @@ const relay = createRelay({
 	limits: limitsFromEnv(process.env, DEFAULT_LIMITS, LIMIT_VARIABLES),
 	shlLimits: limitsFromEnv(process.env, DEFAULT_SHL_LIMITS, SHL_LIMIT_VARIABLES),
 	publicOrigin: publicOriginFromEnv(process.env.PUBLIC_ORIGIN),
+	blobs: openFsBlobStore(join(dataDir, 'blobs')),
+	// A grace of 0 lets refs collect a blob the moment it is unreferenced (tests; never in production).
+	blobLimits: limitsFromEnv(process.env, DEFAULT_BLOB_LIMITS, BLOB_LIMIT_VARIABLES, ['BLOB_GC_GRACE_MS']),
 	log
 });
 relay.server.listen(port, host, () => {

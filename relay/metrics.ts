@@ -5,7 +5,7 @@
  */
 import { ERROR_CODES, type ErrorCode } from '../src/lib/core/protocol';
 
-/** What the sync server counts. */
+/** What the sync server and the HTTP APIs count. */
 export class Metrics {
 	/** Sync WebSockets open now. */
 	openSockets = 0;
@@ -22,6 +22,13 @@ export class Metrics {
 	]);
 	/** Contributions stored. */
 	shlContributions = 0;
+
+	/** Blob bytes written to uploads (parts stored; refused parts not counted). */
+	blobBytesIn = 0;
+	/** Blob bytes sent in downloads. */
+	blobBytesOut = 0;
+	/** Blobs and uploads deleted: DELETE, refs collection, expired uploads (not uploads discarded for a wrong hash). */
+	blobsDeleted = 0;
 
 	/** Counts one manifest request to a known link. */
 	shlManifest(outcome: 'opened' | 'wrong_passcode' | 'refused'): void {
@@ -51,6 +58,15 @@ export class Metrics {
 			'# HELP carnet_shl_contributions_total Contributions stored.',
 			'# TYPE carnet_shl_contributions_total counter',
 			`carnet_shl_contributions_total ${this.shlContributions}`,
+			'# HELP carnet_blob_bytes_in_total Blob bytes stored by uploads.',
+			'# TYPE carnet_blob_bytes_in_total counter',
+			`carnet_blob_bytes_in_total ${this.blobBytesIn}`,
+			'# HELP carnet_blob_bytes_out_total Blob bytes sent by downloads.',
+			'# TYPE carnet_blob_bytes_out_total counter',
+			`carnet_blob_bytes_out_total ${this.blobBytesOut}`,
+			'# HELP carnet_blobs_deleted_total Blobs and uploads deleted (DELETE, refs collection, expired uploads).',
+			'# TYPE carnet_blobs_deleted_total counter',
+			`carnet_blobs_deleted_total ${this.blobsDeleted}`,
 			''
 		].join('\n');
 	}

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
+import { createBlobHandler, type BlobLimits } from './blob-server';
 import type { Logger } from './log';
 import { Metrics } from './metrics';
 import { createApiHandler, type ShlLimits } from './shl-server';
 import { createStaticHandler } from './static';
+import type { BlobStore } from './store/blobs';
 import type { ShareStore } from './store/shares';
 import type { Store } from './store/store';
 import { attachSync, type SyncLimits } from './sync-server';
@@ -21,19 +23,24 @@ export interface RelayOptions {
 	shlLimits: ShlLimits;
 	/** The origin professionals reach the relay at, for file locations; default: the request's Host. */
 	publicOrigin?: string;
+	/** Documents' files (sealed blobs); closed on `close()` too. */
+	blobs: BlobStore;
+	/** Limits of the blob endpoints (`/api/vaults/<v>/blobs`) and timing of their collection. */
+	blobLimits: BlobLimits;
 	log: Logger;
 }
 
 /** A running relay: its HTTP server (not yet listening) and an orderly way to stop it. */
 export interface Relay {
 	server: Server;
-	/** Stops accepting connections, closes every sync socket once its frames are handled, then the stores. */
+	/** Stops accepting connections, closes every sync socket once its frames are handled, stops the blob sweep, then closes the stores. */
 	close(): Promise<void>;
 }
 
 /**
  * The Carnet relay: one HTTP server on one port serving the app, a health check, metrics,
- * the sharing API under `/api/` (relay/shl-server.ts) and the sync WebSocket on `/sync`.
+ * the sharing API under `/api/` (relay/shl-server.ts), documents' files under
+ * `/api/vaults/<v>/blobs` (relay/blob-server.ts) and the sync WebSocket on `/sync`.
  */
 export function createRelay(options: RelayOptions): Relay {
 	const serveStatic = createStaticHandler(options.staticDir);
@@ -47,9 +54,16 @@ export function createRelay(options: RelayOptions): Relay {
 		// Called per request, after `sync` below is attached to the server this handler serves.
 		sync: () => sync
 	});
+	const blobs = createBlobHandler({
+		store: options.blobs,
+		limits: options.blobLimits,
+		log: options.log,
+		metrics,
+		sync: () => sync
+	});
 	const server = createServer((req, res) => {
 		if (req.url?.startsWith('/api/')) {
-			void api(req, res);
+			void (blobs.handles(req.url) ? blobs.handle(req, res) : api(req, res));
 			return;
 		}
 		if (req.url === '/healthz') {
@@ -76,6 +90,8 @@ export function createRelay(options: RelayOptions): Relay {
 			await sync.close();
 			server.closeAllConnections();
 			await stopped;
+			await blobs.close();
+			await options.blobs.close();
 			await options.shares.close();
 			await options.store.close();
 		}

@@ -39,7 +39,7 @@ import {
 	type ShareListItem,
 	type SharePut
 } from '../src/lib/core/protocol';
-import { HTTP_AUTH_MAX_SKEW_MS, canWrite, isMember, parseAuthorization, verifyRequest } from '../src/lib/core/sync';
+import { CORS, NOT_FOUND, answer, createAuthorizer, hasType, json, methodNotAllowed, parseJson, readBody, tooLarge } from './http';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { AccessEntry, ShareState, ShareStore } from './store/shares';
@@ -89,8 +89,6 @@ export interface ShlOptions {
 	publicOrigin?: string;
 }
 
-/** Headers of every `/api/shl/*` answer: any origin may call the public endpoints (viewers live anywhere). */
-const CORS = { 'Access-Control-Allow-Origin': '*' } as const;
 /** The preflight answer's headers. */
 const PREFLIGHT = {
 	...CORS,
@@ -98,8 +96,6 @@ const PREFLIGHT = {
 	'Access-Control-Allow-Headers': 'Content-Type, Authorization',
 	'Access-Control-Max-Age': '86400'
 } as const;
-/** One 404 body for every inactive link, byte for byte. */
-const NOT_FOUND = { error: 'not_found' } as const;
 /** How much of a link id a log line may hold. */
 const LOG_ID_CHARS = 8;
 /** Largest body of a patient request other than PUT (they have none). */
@@ -132,14 +128,12 @@ function rateLimiter(perSecond: number, burst: number): (address: string, now: n
 	};
 }
 
-/** A request's body, or the reason it was not read whole. */
-type Body = Buffer | 'too_large';
-
 /** Answers a request under `/api/`: the sharing API, or 404. Never rejects. */
 export function createApiHandler(options: ShlOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
 	const { shares, limits, log, metrics } = options;
 	const sodium = ready();
 	const allow = rateLimiter(limits.publicRatePerSecond, limits.publicRateBurst);
+	const authorize = createAuthorizer(() => options.sync());
 
 	return async (req, res) => {
 		const url = req.url ?? '/';
@@ -303,30 +297,6 @@ export function createApiHandler(options: ShlOptions): (req: IncomingMessage, re
 			return getContribution(req, res, vault, item);
 		}
 		json(res, 404, NOT_FOUND, false);
-	}
-
-	/**
-	 * The member who signed this request, if it is a current member of the vault (and a writer
-	 * when `write`); otherwise the refusal is answered and undefined returned.
-	 */
-	async function authorize(req: IncomingMessage, res: ServerResponse, vault: string, body: Buffer, write: boolean): Promise<string | undefined> {
-		const header = req.headers.authorization;
-		const now = new Date();
-		const parsed = parseAuthorization(header);
-		if (parsed === null || header === undefined) return refuse(res, 401, 'unauthenticated');
-		if (Math.abs(parsed.ts - now.getTime()) > HTTP_AUTH_MAX_SKEW_MS) return refuse(res, 401, 'stale_request');
-		const signed = verifyRequest(header, { method: req.method ?? '', path: req.url ?? '', body, now });
-		if (signed === null) return refuse(res, 401, 'unauthenticated');
-		// An unknown vault and a vault of others answer alike, as on the sync socket.
-		const state = await options.sync().membership(vault);
-		if (state === undefined || !isMember(state, signed.member, now)) return refuse(res, 401, 'not_member');
-		if (write && !canWrite(state, signed.member)) return refuse(res, 403, 'forbidden');
-		return signed.member;
-	}
-
-	function refuse(res: ServerResponse, status: number, error: string): undefined {
-		json(res, status, { error }, false);
-		return undefined;
 	}
 
 	async function putShare(req: IncomingMessage, res: ServerResponse, vault: string, id: string): Promise<void> {
@@ -499,11 +469,6 @@ function sameHash(a: Buffer, b: Buffer): boolean {
 	return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** True when the request's Content-Type is `type` (parameters such as charset allowed). */
-function hasType(req: IncomingMessage, type: string): boolean {
-	return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === type;
-}
-
 /**
  * A binary share PUT (protocol/shl.ts `sharePutMetaSchema`) as the JSON one reads: the
  * metadata validated, each file's segments turned back into its compact JWE (what viewers
@@ -532,84 +497,4 @@ function parseBinaryShare(body: Buffer, maxJweChars: number): SharePut | 'too_la
 	}
 	const { files: _, ...share } = meta.data;
 	return { ...share, files };
-}
-
-function parseJson(body: Buffer): unknown {
-	try {
-		return JSON.parse(body.toString('utf8'));
-	} catch {
-		return undefined;
-	}
-}
-
-/**
- * Reads the body up to `limit` bytes. Past it (by Content-Length, or counted as it arrives)
- * reading stops and the caller answers 413; the connection is then closed, not drained.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Body> {
-	const declared = req.headers['content-length'];
-	if (declared !== undefined && Number(declared) > limit) return Promise.resolve('too_large');
-	return new Promise((resolve, reject) => {
-		const chunks: Buffer[] = [];
-		let size = 0;
-		const done = () => {
-			req.off('data', onData);
-			req.off('end', onEnd);
-			req.off('error', onError);
-			req.off('close', onClose);
-		};
-		const onData = (chunk: Buffer) => {
-			size += chunk.length;
-			if (size > limit) {
-				done();
-				req.pause();
-				resolve('too_large');
-				return;
-			}
-			chunks.push(chunk);
-		};
-		const onEnd = () => {
-			done();
-			resolve(Buffer.concat(chunks, size));
-		};
-		const onError = (error: Error) => {
-			done();
-			reject(error);
-		};
-		const onClose = () => {
-			done();
-			reject(new Error('the client went away before sending its body'));
-		};
-		req.on('data', onData);
-		req.on('end', onEnd);
-		req.on('error', onError);
-		req.on('close', onClose);
-	});
-}
-
-/** 413, closing the connection so the rest of the body is never read. */
-function tooLarge(res: ServerResponse, cors: boolean): void {
-	res.shouldKeepAlive = false;
-	json(res, 413, { error: 'too_large' }, cors, { Connection: 'close' });
-}
-
-function methodNotAllowed(res: ServerResponse, allow: string, cors: boolean): void {
-	json(res, 405, { error: 'method_not_allowed' }, cors, { Allow: allow });
-}
-
-/** A JSON answer with the headers every `/api/` answer carries, and CORS on the public endpoints. */
-function json(res: ServerResponse, status: number, body: unknown, cors: boolean, extra: Record<string, string> = {}): void {
-	answer(res, status, { ...(cors ? CORS : {}), 'Content-Type': 'application/json', ...extra }, JSON.stringify(body));
-}
-
-/** Writes an answer: no caching anywhere (these are personal and short-lived), no sniffing. */
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body?: string | Buffer): void {
-	const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
-	res.writeHead(status, {
-		...headers,
-		'Cache-Control': 'no-store',
-		'X-Content-Type-Options': 'nosniff',
-		...(payload === undefined ? {} : { 'Content-Length': String(payload.length) })
-	});
-	res.end(payload);
 }

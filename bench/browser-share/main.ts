@@ -29,7 +29,7 @@ async function run(options: ShareBenchOptions) {
 		// Random bytes: a scan or a PDF does not compress either.
 		const bytes = new Uint8Array(options.documentBytes);
 		for (let o = 0; o < bytes.length; o += 65536) crypto.getRandomValues(bytes.subarray(o, o + 65536));
-		await session.attachments(vaultId).put(id, { name: `scanner-${i + 1}.pdf`, contentType: 'application/pdf', bytes });
+		await session.files(vaultId).attach(id, { name: `scanner-${i + 1}.pdf`, contentType: 'application/pdf', data: bytes });
 		documents.push(id);
 	}
 	await record.flush();

@@ -62,7 +62,7 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 				Date: '2026-10-02'
 			});
 		}
-		const hidden = page.getByTestId('entry-documents').filter({ hasText: HIDDEN_DOC });
+		const hidden = page.getByTestId('document-row').filter({ hasText: HIDDEN_DOC });
 		await hidden.getByRole('button', { name: 'Hide' }).click();
 		await expect.poll(() => hidden.innerText()).toMatch(/hidden/i);
 
@@ -158,7 +158,7 @@ describe('sharing with a professional by QR (SMART Health Link)', () => {
 			.poll(() => patientPage.getByTestId('toast').allInnerTexts(), { timeout: 15_000 })
 			.toEqual(expect.arrayContaining([expect.stringContaining(`${DOCTOR} added a document: ${REPORT}`)]));
 		await navigate(patientPage, 'documents');
-		const entry = patientPage.getByTestId('entry-documents').filter({ hasText: REPORT });
+		const entry = patientPage.getByTestId('document-row').filter({ hasText: REPORT });
 		await entry.waitFor();
 		expect(await entry.getByTestId('document-contributor').innerText()).toContain(`${DOCTOR} (RPPS ${RPPS})`);
 		expect(await entry.getByTestId('document-file').innerText()).toContain('compte-rendu.pdf');

@@ -116,14 +116,15 @@ describe('sharing from the patient’s devices', () => {
 		expect(ra.view().shares()).toHaveLength(before);
 	});
 
-	it('carries a document’s file inline, from the device’s encrypted attachment store', async () => {
+	it('carries a document’s file inline, sealed on the device by the file service', async () => {
 		const ra = await a.session!.open(vaultId);
 		const documentId = await add(ra, 'documents', { type: 'prescription', title: 'Ordonnance', date: '2026-11-02' });
 		const bytes = utf8Encode('%PDF-1.7 ordonnance');
-		const meta = await a.session!.attachments(vaultId).put(documentId, { name: 'ordonnance.pdf', contentType: 'application/pdf', bytes });
+		const files = a.session!.files(vaultId);
+		const meta = await files.attach(documentId, { name: 'ordonnance.pdf', contentType: 'application/pdf', data: bytes });
 		expect(meta).toMatchObject({ name: 'ordonnance.pdf', contentType: 'application/pdf', size: bytes.length });
 		expect(ra.view().sections.documents.find((d) => d.id === documentId)?.file).toEqual(meta);
-		expect(Buffer.from((await a.session!.attachments(vaultId).get(documentId))!.bytes).toString()).toBe('%PDF-1.7 ordonnance');
+		expect(Buffer.from(await (await files.open(documentId)).blob.arrayBuffer()).toString()).toBe('%PDF-1.7 ordonnance');
 
 		const info = await a.session!.shares(vaultId).create({
 			kind: 'custom',
@@ -138,16 +139,14 @@ describe('sharing from the patient’s devices', () => {
 			.map((e) => e.resource)
 			.find((r) => r.resourceType === 'DocumentReference') as { content: { attachment: { data?: string; contentType?: string } }[] };
 		expect(reference.content[0].attachment).toMatchObject({ contentType: 'application/pdf', data: Buffer.from(bytes).toString('base64') });
-		// The other device has the metadata (with the record), not the bytes (issue 5 syncs them).
-		await settle([a.session!, b.session!], vaultId);
-		expect(await b.session!.attachments(vaultId).has(documentId)).toBe(false);
-		expect(await a.session!.attachments(vaultId).has(documentId)).toBe(true);
 		// On the disk: ciphertext under keys that do not name the document.
 		const db = await openCarnetDb(a.factory, 'carnet');
-		const tx = db.transaction(['attachments', 'shareState']);
+		const tx = db.transaction(['blobs', 'blobState', 'shareState']);
 		const rows = [
-			...(await tx.objectStore('attachments').getAllKeys()),
-			...(await tx.objectStore('attachments').getAll()),
+			...(await tx.objectStore('blobs').getAllKeys()),
+			...(await tx.objectStore('blobs').getAll()),
+			...(await tx.objectStore('blobState').getAllKeys()),
+			...(await tx.objectStore('blobState').getAll()),
 			...(await tx.objectStore('shareState').getAll())
 		];
 		db.close();
@@ -163,7 +162,7 @@ describe('sharing from the patient’s devices', () => {
 			const id = await add(ra, 'documents', { type: 'imaging-report', title: `Scanner — thorax ✓ ${size}`, date: '2026-11-03' });
 			const bytes = new Uint8Array(size);
 			for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
-			await a.session!.attachments(vaultId).put(id, { name: `scan-${size}.pdf`, contentType: 'application/pdf', bytes });
+			await a.session!.files(vaultId).attach(id, { name: `scan-${size}.pdf`, contentType: 'application/pdf', data: bytes });
 			files.push({ id, bytes });
 		}
 		const info = await a.session!.shares(vaultId).create({
@@ -243,8 +242,10 @@ describe('sharing from the patient’s devices', () => {
 				file: { name: 'bilan.pdf', contentType: 'application/pdf', size: pdf.length }
 			});
 		}
+		// Each device sealed the file; the record keeps one of them, which both can open.
+		for (const session of [a.session!, b.session!]) await session.files(vaultId).flush();
 		for (const session of [a.session!, b.session!]) {
-			const stored = await session.attachments(vaultId).get(documentId);
+			const [stored] = await session.files(vaultId).getMany([documentId]);
 			expect(Buffer.from(stored!.bytes).toString()).toBe('%PDF-1.4 bilan');
 		}
 		// Refreshing again imports nothing twice.

@@ -105,7 +105,9 @@ export async function addEntry(
 		else await control.fill(value);
 	}
 	await page.getByRole('button', { name: 'Add', exact: true }).click();
-	await page.getByTestId(`entry-${section}`).filter({ hasText: Object.values(fields)[0] }).waitFor();
+	// Documents have rows of their own (src/lib/ui/components/documents/DocumentRow.svelte).
+	const row = section === 'documents' ? 'document-row' : `entry-${section}`;
+	await page.getByTestId(row).filter({ hasText: Object.values(fields)[0] }).waitFor();
 }
 
 /** The header's sync state (`data-state`: synced, offline, sending, catching-up, connecting, error). */

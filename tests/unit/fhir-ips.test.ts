@@ -194,7 +194,7 @@ describe('toIpsBundle', () => {
 	});
 
 	it('writes the file metadata of a document whose bytes are elsewhere', () => {
-		const entry = { ...documents[1].entry, file: { name: 'ordo.jpg', contentType: 'image/jpeg', size: 2048, sha256: 'x' } };
+		const entry = { ...documents[1].entry, file: { name: 'ordo.jpg', contentType: 'image/jpeg', size: 2048, hash: 'h'.repeat(43), key: 'k'.repeat(43), blob: 'b'.repeat(43) } };
 		const b = toIpsBundle(sampleInput({ documents: [{ entry }] }));
 		expect(resources(b, 'DocumentReference')[0].content).toEqual([
 			{ attachment: { contentType: 'image/jpeg', title: 'ordo.jpg', size: 2048 } }

@@ -226,7 +226,7 @@ describe('contributions and files', () => {
 		date: '2026-11-25',
 		note: 'RAS',
 		author: { name: 'Dr Claire Martin', rpps: '10003456789' },
-		file: { name: 'bilan.pdf', contentType: 'application/pdf', size: 3, sha256: 's'.repeat(43) }
+		file: { name: 'bilan.pdf', contentType: 'application/pdf', size: 3, hash: 'h'.repeat(43), key: 'k'.repeat(43), blob: 'b'.repeat(43) }
 	};
 
 	it('imports a contribution to the same entry on two devices, attributed to the professional', () => {
@@ -281,6 +281,8 @@ describe('contributions and files', () => {
 		expect(edited).toMatchObject({ title: 'Ordonnance du Dr M.', file: contribution.file, updatedBy: B.author });
 		doc = change(doc, (d) => setDocumentFile(d, id, null, A));
 		expect(recordView(doc, NOW).sections.documents[0].file).toBeUndefined();
-		expect(() => change(doc, (d) => setDocumentFile(d, id, { ...contribution.file, sha256: 'short' }, A))).toThrow(RecordValidationError);
+		expect(() => change(doc, (d) => setDocumentFile(d, id, { ...contribution.file, hash: 'short' }, A))).toThrow(RecordValidationError);
+		expect(() => change(doc, (d) => setDocumentFile(d, id, { ...contribution.file, thumb: 'A'.repeat(16388) }, A))).toThrow(RecordValidationError);
+		expect(() => change(doc, (d) => setDocumentFile(d, id, { ...contribution.file, thumb: '<svg>' }, A))).toThrow(RecordValidationError);
 	});
 });

@@ -61,7 +61,7 @@ import {
 	type VaultMeta
 } from './keyring';
 import { displayNameOf, OpenRecord, type RecordHandle } from './record-handle';
-import { Attachments, type AttachmentStore } from './attachments';
+import { Files, type FileService } from './files';
 import { Shares, ShareStateStore, type ShareService } from './share';
 import type { Identity } from './sync/chain';
 import { Engine, type EngineOptions, type MemberInfo, type SessionPort, type SyncEngine, type SyncStatus } from './sync/engine';
@@ -453,7 +453,7 @@ export class Session {
 	// The records whose opening resolved, for what must answer synchronously (a share's link).
 	#opened = new Map<string, OpenRecord>();
 	#shares = new Map<string, Shares>();
-	#attachments = new Map<string, Attachments>();
+	#files = new Map<string, Files>();
 	#locked = false;
 
 	static {
@@ -484,6 +484,8 @@ export class Session {
 			for (const vaultId of vaultIds) {
 				if (!this.#vaultKeys.has(vaultId)) continue;
 				(this.shares(vaultId) as Shares).relayEvent(event);
+				// Files attached or deleted while offline go out now.
+				if (event.type === 'connected') this.#filesOf(vaultId).flush().catch(() => {});
 			}
 		});
 	}
@@ -662,7 +664,7 @@ export class Session {
 				vaultId,
 				record: () => this.#openRecord(vaultId),
 				openedRecord: () => this.#opened.get(vaultId),
-				attachments: this.#attachmentsOf(vaultId),
+				files: this.#filesOf(vaultId),
 				member: () => {
 					const device = this.#requireDevice();
 					return { id: device.deviceId, sign: device.sign };
@@ -689,21 +691,39 @@ export class Session {
 	}
 
 	/**
-	 * The files of the record's documents kept on this device, encrypted like the record
-	 * (attachments.ts). UnknownRecordError for a record not on this device.
+	 * The files of the record's documents (docs/ATTACHMENTS.md): sealed here, uploaded to the
+	 * relay's blob store, fetched lazily on the other devices (files/service.ts). One service per
+	 * record while unlocked; UnknownRecordError for a record not on this device.
 	 */
-	attachments(vaultId: string): AttachmentStore {
+	files(vaultId: string): FileService {
 		this.#assertKnown(vaultId);
-		return this.#attachmentsOf(vaultId);
+		return this.#filesOf(vaultId);
 	}
 
-	#attachmentsOf(vaultId: string): Attachments {
-		let store = this.#attachments.get(vaultId);
-		if (store === undefined) {
-			store = new Attachments(this.#db, vaultId, this.#vaultKeys.get(vaultId)!, () => this.#openRecord(vaultId));
-			this.#attachments.set(vaultId, store);
+	#filesOf(vaultId: string): Files {
+		let service = this.#files.get(vaultId);
+		if (service === undefined) {
+			const engine = this.#engine;
+			service = new Files({
+				vaultId,
+				db: this.#db,
+				localKey: this.#vaultKeys.get(vaultId)!,
+				record: () => this.#openRecord(vaultId),
+				openedRecord: () => this.#opened.get(vaultId),
+				relay: {
+					relayOrigin: () => (engine.relay.url === undefined ? undefined : httpOrigin(engine.relay.url)),
+					member: () => {
+						const device = this.#requireDevice();
+						return { id: device.deviceId, sign: device.sign };
+					}
+				},
+				online: () => engine.online,
+				ready: () => engine.whenReady(vaultId),
+				synced: () => engine.whenSynced(vaultId)
+			});
+			this.#files.set(vaultId, service);
 		}
-		return store;
+		return service;
 	}
 
 	/**
@@ -823,13 +843,14 @@ export class Session {
 		this.#opened.clear();
 		for (const service of this.#shares.values()) service.close();
 		this.#shares.clear();
+		// Transfers stop at once: they sign with keys about to be wiped.
+		for (const service of this.#files.values()) service.close();
+		this.#files.clear();
 		try {
 			// The engine first: it flushes records and writes its state before they close.
 			await this.#engine.stop();
 			await Promise.allSettled(open.map(async (p) => (await p).close()));
 		} finally {
-			for (const store of this.#attachments.values()) store.close();
-			this.#attachments.clear();
 			for (const key of this.#vaultKeys.values()) key.fill(0);
 			this.#vaultKeys.clear();
 			this.#metas.clear();

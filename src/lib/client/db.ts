@@ -1,7 +1,7 @@
 /**
  * The IndexedDB schema of a Carnet device.
  *
- * Seven object stores, all with out-of-line keys:
+ * Eight object stores, all with out-of-line keys:
  *  - `device`  one entry (key `'device'`): public keys in clear, private keys wrapped under
  *              a passphrase-derived key.
  *  - `vaults`  one entry per record (key = vault id, 128 random bits): lockboxes and the
@@ -12,10 +12,17 @@
  *              state (membership chain, epoch keys, counters, cursor), encrypted (sync/store.ts).
  *  - `outbox`  change batches sealed for the relay and not yet acknowledged, key =
  *              [vaultId, counter], value encrypted again under the record's local key.
- *  - `attachments`  the bytes of documents' files (attachments.ts), key = [vaultId,
- *              keyed hash of the document id], value encrypted under the record's local key.
  *  - `shareState`   per device and record, what the device has fetched of the relay's share
  *              events (client/share), key = vault id, value encrypted likewise.
+ *  - `blobs`   documents' files, sealed (docs/ATTACHMENTS.md): key = [vaultId, blobId, index],
+ *              value = the sealed blob's bytes index·FILE_PIECE_BYTES… (1 MiB, the last one
+ *              shorter), stored as the relay stores them: ciphertext under the file's key,
+ *              which only the record holds. blobId is BLAKE2b-256 of the sealed blob.
+ *  - `blobState`  per blob, the device's outbox and cache index (client/files): key =
+ *              [vaultId, blobId], value = BlobState {length, stored, upload, uploaded?,
+ *              delete?, at} in clear (nothing the relay does not see); under the reserved id
+ *              `~limits`, the relay's last known limits and the record's usage, encrypted
+ *              under a subkey of the record's local key. Blob ids never start with `~`.
  *
  * Nothing here is plaintext record data, and no key names a person: ids are random, hashed
  * or public keys.
@@ -24,7 +31,7 @@ import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import type { KdfParams } from '../core/crypto';
 
 /** Bumped only with a migration in `upgrade` below. */
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 /** Default database name; tests and benchmarks use their own. */
 export const DEFAULT_DB_NAME = 'carnet';
 /** The single key of the `device` store. */
@@ -75,6 +82,25 @@ export interface VaultEntry {
 	meta: Uint8Array;
 }
 
+/**
+ * One blob's row in `blobState` (docs/ATTACHMENTS.md, section 4). In clear: it says nothing the
+ * relay does not see (ids, padded lengths, when).
+ */
+export interface BlobState {
+	/** The sealed blob's length. */
+	length: number;
+	/** Bytes held here, from 0: a multiple of FILE_PIECE_BYTES, or `length`. */
+	stored: number;
+	/** `pending`: to upload (the outbox); `done`: the relay has it (uploaded or downloaded from it). */
+	upload: 'pending' | 'done';
+	/** Bytes the relay acknowledged, when known. */
+	uploaded?: number;
+	/** To delete on the relay (the outbox); the pieces here are gone already. */
+	delete?: true;
+	/** When the row was last written (ms since epoch). */
+	at: number;
+}
+
 /** idb typing of the stores. */
 export interface CarnetDB extends DBSchema {
 	device: { key: string; value: DeviceEntry };
@@ -82,15 +108,19 @@ export interface CarnetDB extends DBSchema {
 	chunks: { key: string[]; value: Uint8Array };
 	sync: { key: string; value: Uint8Array };
 	outbox: { key: [string, number]; value: Uint8Array };
-	attachments: { key: [string, string]; value: Uint8Array };
 	shareState: { key: string; value: Uint8Array };
+	blobs: { key: [string, string, number]; value: Uint8Array };
+	blobState: { key: [string, string]; value: BlobState | Uint8Array };
 }
 
 /** Store names, kept in one place because transactions list them. */
 export const STORES = ['device', 'vaults', 'chunks', 'sync', 'outbox'] as const;
 
-/** The stores of sharing (version 3): empty on a device that never shared nor received a file. */
-export const SHARING_STORES = ['attachments', 'shareState'] as const;
+/** The stores of sharing (version 3): empty on a device that never shared. */
+export const SHARING_STORES = ['shareState'] as const;
+
+/** The stores of documents' files (version 4): empty on a device that never held a file. */
+export const FILE_STORES = ['blobs', 'blobState'] as const;
 
 /**
  * Opens (creating or upgrading) the Carnet database on the given factory. We call
@@ -115,9 +145,18 @@ export async function openCarnetDb(
 			db.createObjectStore('outbox');
 		}
 		if (event.oldVersion < 3) {
-			// Sharing: documents' files and the per-device cursors of share events start empty.
-			db.createObjectStore('attachments');
+			// Sharing: the per-device cursors of share events start empty. (Version 3 also made
+			// an `attachments` store, which version 4 replaces: not created any more.)
 			db.createObjectStore('shareState');
+		}
+		if (event.oldVersion < 4) {
+			// Documents' files sealed per file and synced through the relay's blob store. The
+			// device-only `attachments` of version 3 predate it and are dropped with their bytes:
+			// there are no users yet, so nothing is lost (their entries keep reading, without
+			// file: core/record/layout.ts).
+			if (event.oldVersion === 3) db.deleteObjectStore('attachments');
+			db.createObjectStore('blobs');
+			db.createObjectStore('blobState');
 		}
 	});
 	const db = (await wrap(request)) as unknown as IDBPDatabase<CarnetDB>;

@@ -160,3 +160,40 @@ export class IntegrityError extends CarnetError {
 		super(code, message);
 	}
 }
+
+/** The file is larger than the relay accepts (`max`: bytes of file); nothing was written. */
+export class FileTooLargeError extends CarnetError {
+	readonly params: { readonly max: number };
+	constructor(max: number) {
+		super('file_too_large', `The file is larger than ${max} bytes`);
+		this.params = { max };
+	}
+}
+
+/**
+ * The record's files would exceed its quota on the relay (`used` and `quota` in bytes of
+ * sealed files, as last heard from the relay); nothing was written.
+ */
+export class QuotaError extends CarnetError {
+	readonly params: { readonly used: number; readonly quota: number };
+	constructor(used: number, quota: number) {
+		super('quota', 'The record has no room left for this file');
+		this.params = { used, quota };
+	}
+}
+
+/**
+ * A document's file cannot be opened: `file_missing` (no file, or the relay no longer holds
+ * it and this device does not), `offline` (part of it is on the relay, which cannot be
+ * reached), `file_corrupt` (it does not decrypt or verify: altered on the relay or the disk).
+ */
+export class FileUnavailableError extends CarnetError {
+	constructor(code: 'file_missing' | 'offline' | 'file_corrupt') {
+		const messages = {
+			file_missing: 'The file is no longer available',
+			offline: 'The file is not on this device and the relay cannot be reached',
+			file_corrupt: 'The file is damaged: it failed verification'
+		};
+		super(code, messages[code]);
+	}
+}

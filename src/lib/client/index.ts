@@ -26,7 +26,17 @@ export {
 	type EncryptedStorageAdapterOptions
 } from './storage-adapter';
 export { DEFAULT_DB_NAME, type Lockbox, type LockboxKind } from './db';
-export { fileMetaOf, type AttachmentStore, type FileInput, type StoredFile } from './attachments';
+export {
+	DEFAULT_MAX_FILE_BYTES,
+	DEFAULT_QUOTA_BYTES,
+	type FileErrorCode,
+	type FileInput,
+	type FileLimits,
+	type FileMeta,
+	type FileService,
+	type FileStatus,
+	type StoredFile
+} from './files';
 export {
 	CONTRIBUTION_MAX_BYTES,
 	EMERGENCY_SECTIONS,
@@ -44,6 +54,8 @@ export {
 	CarnetError,
 	CorruptChunkError,
 	DeviceExistsError,
+	FileTooLargeError,
+	FileUnavailableError,
 	ForbiddenError,
 	IntegrityError,
 	InvalidLinkError,
@@ -54,6 +66,7 @@ export {
 	LockedError,
 	NoDeviceError,
 	OfflineError,
+	QuotaError,
 	RelayError,
 	UnknownRecordError,
 	UnreadableRecordError,

@@ -1,11 +1,11 @@
 // What the sharing screens use of the patient's sharing API (docs/SHARING.md, "Module
-// contracts": `session.shares(vaultId)`, `RecordView.shares()`, `session.attachments(vaultId)`),
+// contracts": `session.shares(vaultId)`, `RecordView.shares()`, `session.files(vaultId)`),
 // and their pure helpers (expiry choices, the new-share form's zod schema, live status and
 // countdowns, creation progress, how a document's file may be opened). The screens reach the
 // client's share side only through this file (tests/unit/share-ui.test.ts).
 import { z } from 'zod';
 import type { Session } from '$lib/client';
-import type { AttachmentStore, StoredFile } from '$lib/client/attachments';
+import type { FileService } from '$lib/client/files';
 import type { ShareOptions, ShareService, ShareStep } from '$lib/client/share';
 import {
 	EMERGENCY_SECTIONS,
@@ -54,10 +54,10 @@ export function shareService(session: Session | null, vaultId: string | null): S
 	}
 }
 
-function attachmentStore(session: Session | null, vaultId: string | null): AttachmentStore | null {
+function fileService(session: Session | null, vaultId: string | null): FileService | null {
 	if (!session || !vaultId) return null;
 	try {
-		return session.attachments(vaultId);
+		return session.files(vaultId);
 	} catch {
 		return null;
 	}
@@ -88,36 +88,43 @@ export async function shareLink(service: ShareService, id: string): Promise<stri
 	}
 }
 
-/** Whether this session can keep files on the device. */
+/** Whether this session can attach files to the record's documents. */
 export function canStoreFiles(session: Session | null, vaultId: string | null): boolean {
-	return attachmentStore(session, vaultId) !== null;
+	return fileService(session, vaultId) !== null;
 }
 
-/** Keeps a document's file on this device; the client writes its metadata to the entry. */
+/**
+ * Attaches `file` to a document through the file service, which seals it, writes the entry's
+ * `file` and uploads it (FileTooLargeError, QuotaError before anything is written).
+ */
 export async function storeFile(
 	session: Session | null,
 	vaultId: string | null,
 	documentId: string,
-	file: File
-): Promise<void> {
-	const store = attachmentStore(session, vaultId);
-	if (!store) throw new Error('no attachment store');
-	const bytes = new Uint8Array(await file.arrayBuffer());
-	await store.put(documentId, { name: file.name, contentType: file.type || 'application/octet-stream', bytes });
+	file: File,
+	onProgress?: (p: number) => void
+): Promise<FileMeta> {
+	const service = fileService(session, vaultId);
+	if (!service) throw new Error('no file service');
+	return service.attach(documentId, { name: file.name, contentType: file.type || 'application/octet-stream', data: file }, onProgress);
 }
 
-/** A document's bytes on this device, or null when this device does not hold them. */
+/**
+ * A document's file, downloaded when this device lacks it (FileUnavailableError
+ * `file_missing`, `offline`, `file_corrupt`); null without a file service (locked).
+ */
 export async function loadFile(
 	session: Session | null,
 	vaultId: string | null,
-	documentId: string
-): Promise<StoredFile | null> {
-	const store = attachmentStore(session, vaultId);
-	return store ? store.get(documentId) : null;
+	documentId: string,
+	onProgress?: (p: number) => void
+): Promise<{ meta: FileMeta; blob: Blob } | null> {
+	const service = fileService(session, vaultId);
+	return service ? service.open(documentId, onProgress) : null;
 }
 
-/** A document entry's file metadata, when it has one. */
-export function fileOf(entry: Record<string, unknown>): (Omit<FileMeta, 'sha256'> & { sha256?: string }) | null {
+/** What a document entry says of its file (to show it), when it has one. */
+export function fileOf(entry: Record<string, unknown>): Pick<FileMeta, 'name' | 'contentType' | 'size' | 'thumb'> | null {
 	const file = entry.file;
 	if (!file || typeof file !== 'object') return null;
 	const f = file as Record<string, unknown>;
@@ -126,7 +133,7 @@ export function fileOf(entry: Record<string, unknown>): (Omit<FileMeta, 'sha256'
 		name: f.name,
 		contentType: typeof f.contentType === 'string' ? f.contentType : 'application/octet-stream',
 		size: typeof f.size === 'number' ? f.size : 0,
-		sha256: typeof f.sha256 === 'string' ? f.sha256 : undefined
+		...(typeof f.thumb === 'string' ? { thumb: f.thumb } : {})
 	};
 }
 

@@ -37,7 +37,8 @@ import {
 	type ShareInfo,
 	type ShareKind,
 	type ShareableSection,
-	type StoredShare
+	type StoredShare,
+	type FileMeta
 } from '../../core/record';
 import {
 	CONTRIBUTION_CONTENT_TYPE,
@@ -48,14 +49,13 @@ import {
 	manifestUrl,
 	newLinkId,
 	tokenHash,
-	uploadBody,
 	viewerLink,
 	type ShlPayloadInput
 } from '../../core/share';
 import { SHARE_PUT_BINARY_TYPE } from '../../core/protocol/shl';
-import { signRequest } from '../../core/sync/http-auth';
-import { fileMetaOf, type Attachments } from '../attachments';
-import { CarnetError, LockedError, OfflineError, RelayError } from '../errors';
+import type { Files } from '../files';
+import { CarnetError, FileTooLargeError, LockedError, OfflineError, RelayError } from '../errors';
+import { relayRequest } from '../relay-http';
 import type { OpenRecord } from '../record-handle';
 import { SHARE_SUBKEY_CONTEXT, ShareStateStore, type ShareProblem, type ShareState } from './state';
 
@@ -112,7 +112,8 @@ export interface SharePort {
 	record(): Promise<OpenRecord>;
 	/** The record if it is open already (for what answers synchronously). */
 	openedRecord(): OpenRecord | undefined;
-	readonly attachments: Attachments;
+	/** The record's file service: a share's files, a contribution's file. */
+	readonly files: Files;
 	/** This device as a member of the record: its id and signing keys. */
 	member(): { id: string; sign: SignKeyPair };
 	/** The relay's http(s) origin and the app's (viewer links); undefined without a relay. */
@@ -313,8 +314,8 @@ export class Shares implements ShareService {
 			const hash = this.#stableHash(info.id, secrets.share, view);
 			if (hash === secrets.publishedHash) continue;
 			const built = await this.#bundle(info.id, secrets.share, view, now);
-			// A device without some file's bytes would publish less than the share holds: the
-			// devices that have them republish.
+			// A device that can neither read nor fetch some file's bytes (offline, damaged) would
+			// publish less than the share holds: another device, or a later republish, does it.
 			if (built.missingFiles) continue;
 			const body = await this.#putBody(info.id, secrets.share, built.bundle, this.#sealLabel(info.id, secrets.share.label));
 			await this.#request('PUT', `/api/vaults/${this.#port.vaultId}/shares/${info.id}`, body, SHARE_PUT_BINARY_TYPE);
@@ -455,16 +456,25 @@ export class Shares implements ShareService {
 			return problem(error instanceof SyntaxError ? 'invalid' : 'decrypt_failed');
 		}
 		const documentId = contributionEntryId(item.id);
-		let file: Awaited<ReturnType<typeof fileMetaOf>> | undefined;
-		if (parsed.file !== undefined) {
-			const bytes = fromBase64(parsed.file.data);
-			if (bytes === null) return problem('invalid');
-			// The bytes before the entry: an entry never names a file its importer lacks.
-			file = await this.#port.attachments.store(documentId, { name: parsed.file.name, contentType: parsed.file.contentType, bytes });
+		let file: FileMeta | undefined;
+		// Imported already (by this device, or by another whose change arrived): no second blob.
+		const known = record.view().sections.documents.some((entry) => entry.id === documentId);
+		if (parsed.file !== undefined && !known) {
+			const data = fromBase64(parsed.file.data);
+			if (data === null) return problem('invalid');
+			// Sealed and stored here (its upload queued) before the entry: an entry never names a
+			// file no device holds.
+			try {
+				file = await this.#port.files.store(documentId, { name: parsed.file.name, contentType: parsed.file.contentType, data });
+			} catch (error) {
+				if (error instanceof RecordValidationError || error instanceof FileTooLargeError) return problem('rejected');
+				throw error;
+			}
 		}
+		let written = true;
 		try {
-			await record.change((doc) =>
-				importContribution(doc, {
+			await record.change((doc) => {
+				written = importContribution(doc, {
 					id: documentId,
 					share: item.share,
 					at: item.at,
@@ -474,15 +484,15 @@ export class Shares implements ShareService {
 					...(parsed.note === undefined ? {} : { note: parsed.note }),
 					author: parsed.author,
 					...(file === undefined ? {} : { file })
-				})
-			);
+				});
+			});
 		} catch (error) {
-			if (error instanceof RecordValidationError) {
-				if (file !== undefined) await this.#port.attachments.delete(documentId);
-				return problem('rejected');
-			}
+			if (file !== undefined) await this.#port.files.discard(file.blob);
+			if (error instanceof RecordValidationError) return problem('rejected');
 			throw error;
 		}
+		// Another device's import landed between the check and the write: its file stands.
+		if (!written && file !== undefined) await this.#port.files.discard(file.blob);
 		return { kind: 'contribution', share: item.share, documentId, author: { name: parsed.author.name, rpps: parsed.author.rpps } };
 	}
 
@@ -571,7 +581,7 @@ export class Shares implements ShareService {
 
 	/**
 	 * The hash republish compares: the share's bundle built at a fixed instant without file
-	 * bytes (the entries' sha256 stand for them), so only a change of what is shared changes it.
+	 * bytes (the entries' file hashes stand for them), so only a change of what is shared changes it.
 	 */
 	#stableHash(id: string, share: Pick<StoredShare, 'kind' | 'sections' | 'documents'>, view: RecordView): string {
 		const { base, entries } = this.#selection(id, share, view);
@@ -579,7 +589,10 @@ export class Shares implements ShareService {
 		return toBase64url(hash(utf8Encode(JSON.stringify(stable))));
 	}
 
-	/** The share's IPS Bundle from `view`, the documents' files inline (read from this device together). */
+	/**
+	 * The share's IPS Bundle from `view`, the documents' files inline: from this device, or
+	 * downloaded from the relay when another device added them.
+	 */
 	async #bundle(
 		id: string,
 		share: Pick<StoredShare, 'kind' | 'sections' | 'documents'>,
@@ -588,9 +601,9 @@ export class Shares implements ShareService {
 	): Promise<{ bundle: unknown; missingFiles: boolean }> {
 		const { base, entries } = this.#selection(id, share, view);
 		const withFiles = entries.filter((entry) => entry.file !== undefined);
-		const files = await this.#port.attachments.getMany(withFiles.map((entry) => entry.id));
+		const files = await this.#port.files.getMany(withFiles.map((entry) => entry.id));
 		const stored = new Map(withFiles.map((entry, i) => [entry.id, files[i]]));
-		// A listed file this device lacks: the share would carry less than it holds.
+		// A listed file no device could provide: the share would carry less than the record holds.
 		const missingFiles = files.includes(null);
 		const documents = await Promise.all(
 			entries.map(async (entry): Promise<IpsDocumentInput> => {
@@ -681,30 +694,12 @@ export class Shares implements ShareService {
 	/** A signed request to the relay; throws OfflineError (unreachable) or RelayError (refused). */
 	async #request(method: string, path: string, body: Uint8Array = new Uint8Array(), contentType = 'application/json'): Promise<Response> {
 		this.#assertOpen();
-		const member = this.#port.member();
-		const authorization = signRequest({ method, path, body, member: member.id, signer: member.sign, now: new Date() });
-		const fetcher = this.#port.fetch ?? globalThis.fetch;
-		let response: Response;
-		try {
-			response = await fetcher(this.#origins().relay + path, {
-				method,
-				headers: { authorization, ...(body.length > 0 ? { 'content-type': contentType } : {}) },
-				...(body.length > 0 ? { body: uploadBody(body) } : {})
-			});
-		} catch {
-			throw new OfflineError();
-		}
-		if (!response.ok) {
-			let code = response.status === 404 ? 'not_found' : `http_${response.status}`;
-			try {
-				const answer = (await response.json()) as { error?: unknown };
-				if (typeof answer.error === 'string') code = answer.error;
-			} catch {
-				// No JSON: the status says enough.
-			}
-			throw new RelayError(code, `${method} ${path.replace(/\?.*/, '')}: ${response.status}`);
-		}
-		return response;
+		return relayRequest(
+			{ relayOrigin: () => this.#port.origins()?.relay, member: () => this.#port.member(), fetch: this.#port.fetch },
+			method,
+			path,
+			{ body, contentType }
+		);
 	}
 
 	async #json(method: string, path: string): Promise<unknown> {

@@ -22,7 +22,16 @@ export { encrypt, decrypt } from './aead';
 export { type BoxKeyPair, boxKeyPair, seal, openSealed } from './box';
 export { type SignKeyPair, signKeyPair, sign, verify } from './sign';
 export { hash, deriveSubkey, createHasher, type Hasher } from './hash';
-export { FILE_PIECE_BYTES, paddedSize, sealedLength, isSealedLength } from './file';
+export {
+	FILE_PIECE_BYTES,
+	paddedSize,
+	sealedLength,
+	isSealedLength,
+	FileSealer,
+	FileOpener,
+	type SealedFile,
+	type FileToOpen
+} from './file';
 export {
 	STREAM_CHUNK_BYTES,
 	type EncryptStream,

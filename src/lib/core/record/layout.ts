@@ -29,7 +29,7 @@
  */
 import * as Automerge from '@automerge/automerge';
 import { BUCKETS, bucketOf } from './ids';
-import { STORED_READERS } from './schema';
+import { FILE_META_SCHEMA, STORED_READERS } from './schema';
 import { LIST_SECTIONS, type ListSectionId, type SingletonSectionId } from './sections';
 
 /** The layout version written in `schema`. */
@@ -196,8 +196,20 @@ export function readStoredText(
 	id: string,
 	text: string | undefined
 ): Row | undefined {
-	const row = STORED_READERS[section](parseText(text), id);
+	const parsed = parseText(text);
+	const row = STORED_READERS[section](section === 'documents' ? withoutUnreadableFile(parsed) : parsed, id);
 	return row === undefined ? undefined : Object.freeze(row);
+}
+
+/**
+ * A document whose `file` does not parse (an older shape: `{…, sha256}` from before the relay
+ * held files, or a newer one) reads without it: the entry itself stays readable and editable,
+ * only the file is gone (its bytes were never on the relay).
+ */
+function withoutUnreadableFile(value: unknown): unknown {
+	if (typeof value !== 'object' || value === null || !('file' in value)) return value;
+	const { file, ...rest } = value as { file: unknown };
+	return file === undefined || FILE_META_SCHEMA.safeParse(file).success ? value : rest;
 }
 
 function readStored(section: ListSectionId, id: string, value: unknown): Row | undefined {

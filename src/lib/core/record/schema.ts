@@ -87,16 +87,28 @@ export const META_KEYS: readonly string[] = [
 /** A share's link id: 32 random bytes in base64url. */
 export const LINK_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+/** 32 bytes in base64url without padding. */
+const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
+/** The longest `thumb` of a file (characters of base64: about 12 KiB of JPEG). */
+export const THUMB_MAX_CHARS = 16384;
+
 /**
- * The metadata of a document's file (not a form field: the forms stay generic); the bytes
- * live in the device's attachment store, keyed by the document id.
+ * A document's file (docs/ATTACHMENTS.md, section 3): written by the client's file service,
+ * never by a form. The sealed bytes live on the relay and in the devices' blob caches, under
+ * `blob`; `key` opens them, so deleting the entry removes the key from the current record.
  */
 export const FILE_META_SCHEMA = z.strictObject({
 	name: z.string().min(1).max(255),
 	contentType: z.string().min(1).max(255),
 	size: z.int().nonnegative(),
-	/** base64url of the SHA-256 of the bytes. */
-	sha256: z.string().regex(/^[A-Za-z0-9_-]{43}$/)
+	/** base64url of BLAKE2b-256 of the file's bytes (checked after decryption). */
+	hash: z.string().regex(B64URL_32),
+	/** base64url of the file's 32-byte key. */
+	key: z.string().regex(B64URL_32),
+	/** base64url of BLAKE2b-256 of the sealed blob: its name on the relay and on the devices. */
+	blob: z.string().regex(B64URL_32),
+	/** A small JPEG preview, standard base64, made by the device that added an image. */
+	thumb: z.string().max(THUMB_MAX_CHARS).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional()
 });
 
 /** Who contributed a document through a share (not a form field). */
