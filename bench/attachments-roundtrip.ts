@@ -4,7 +4,7 @@
  *                               client's 4 MiB parts by its BlobTransfer (what the file service's
  *                               outbox runs), then downloaded and opened (decrypted and verified)
  *                               piece by piece: file MB over the seconds of upload + download +
- *                               decryption, median of 3 rounds after an uncounted 4 MB one; the
+ *                               decryption, median of 5 rounds after an uncounted 4 MB one; the
  *                               details give upload and download (with decryption) apart, and the
  *                               peak RSS growth of a round
  * Run in a child process (tests/support/files-roundtrip.ts) against a relay process
@@ -20,7 +20,7 @@ import type { Figure } from './figure';
 import { median, round } from './record-scenario';
 
 const SIZE = 50_000_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SCRIPT = fileURLToPath(new URL('../tests/support/files-roundtrip.ts', import.meta.url));
 
 interface Round {

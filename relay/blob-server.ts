@@ -192,7 +192,7 @@ export function createBlobHandler(options: BlobOptions): BlobHandler {
 	async function usage(req: IncomingMessage, res: ServerResponse, vault: string, query: string): Promise<void> {
 		if (!(await signedNoBody(req, res, vault, query, false))) return;
 		const { used, count } = await store.usage(vault);
-		json(res, 200, { used, quota: limits.quotaBytes, maxFileBytes: limits.maxFileBytes, count }, false);
+		json(res, 200, { used, quota: limits.quotaBytes, maxFileBytes: limits.maxFileBytes, partMaxBytes: limits.partMaxBytes, count }, false);
 	}
 
 	async function status(req: IncomingMessage, res: ServerResponse, vault: string, id: string, query: string): Promise<void> {

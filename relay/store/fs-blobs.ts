@@ -14,9 +14,11 @@
  * is used, then maintained by this process, the only writer (the relay is one process).
  *
  * Durability: every part is fdatasync'ed before `append` resolves, and a new file's directory
- * entry fsync'ed, so an acknowledged offset survives a crash. Completion hashes the upload
- * from the disk (what will be served, not what was received), then renames it to `<id>` and
- * fsyncs the directory: a crash leaves either the upload or the blob. Calls that change a vault
+ * entry fsync'ed, so an acknowledged offset survives a crash. An upload this process received
+ * from its first byte is hashed as its parts are written (reading 100 MB back at completion
+ * cost a tenth of the upload's time); one resumed after a restart is hashed from the disk at
+ * completion. Then the upload is renamed to `<id>` and the directory fsynced: a crash leaves
+ * either the upload or the blob. Calls that change a vault
  * run one after the other (a promise chain per vault), which is what keeps two PUTs of the same
  * part from both writing, and the quota check exact; reads take no turn.
  *
@@ -26,7 +28,7 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHasher, ready, toBase64url } from '../../src/lib/core/crypto';
+import { createHasher, ready, toBase64url, type Hasher } from '../../src/lib/core/crypto';
 import type { AppendResult, BlobPart, BlobReader, BlobState, BlobStore, CompleteResult } from './blobs';
 
 /** A vault id (16 bytes) and a blob id (32 bytes) in base64url; the store's callers check canonical forms. */
@@ -40,6 +42,8 @@ const HASH_READ_BYTES = 1 << 20;
 interface Upload {
 	readonly length: number;
 	held: number;
+	/** The hash of the `held` bytes, while this process wrote every one of them. */
+	hasher?: Hasher;
 }
 
 /** What the store knows of one vault's directory. */
@@ -119,7 +123,10 @@ class FsBlobStore implements BlobStore {
 			const handle = await open(partPath, 'r+');
 			let matches: boolean;
 			try {
-				matches = (await hashFile(handle)) === id;
+				// A digest is taken once: a retried completion (say, after a failed rename) reads the disk.
+				const hasher = upload.hasher;
+				upload.hasher = undefined;
+				matches = (hasher ? toBase64url(hasher.digest()) : await hashFile(handle)) === id;
 				if (matches) {
 					// The creation time `retain` goes by: now, not when the last part arrived.
 					const now = new Date();
@@ -334,15 +341,23 @@ class FsBlobStore implements BlobStore {
 			index.dirReady = true;
 		}
 		const handle = await open(path, upload === undefined ? 'wx' : 'r+');
+		const hasher = upload === undefined ? createHasher() : upload.hasher;
 		try {
-			let written = 0;
-			while (written < part.bytes.length) {
-				const { bytesWritten } = await handle.write(part.bytes, written, part.bytes.length - written, part.offset + written);
-				written += bytesWritten;
-			}
-			await handle.datasync();
-			if (upload === undefined) await fsyncDir(this.#dir(vault));
+			const writing = (async () => {
+				let written = 0;
+				while (written < part.bytes.length) {
+					const { bytesWritten } = await handle.write(part.bytes, written, part.bytes.length - written, part.offset + written);
+					written += bytesWritten;
+				}
+				await handle.datasync();
+				if (upload === undefined) await fsyncDir(this.#dir(vault));
+			})();
+			// Hashed while the disk writes it (the write runs on libuv's threads).
+			hasher?.update(part.bytes);
+			await writing;
 		} catch (error) {
+			// The hash now covers a part the file lacks: completion will read the disk instead.
+			if (upload !== undefined) upload.hasher = undefined;
 			// A part is all or nothing: without it the upload holds what was acknowledged. If even
 			// that fails, the index is dropped, to be read again from the files.
 			try {
@@ -355,7 +370,7 @@ class FsBlobStore implements BlobStore {
 		} finally {
 			await handle.close();
 		}
-		if (upload === undefined) index.uploads.set(id, { length: part.length, held: part.bytes.length });
+		if (upload === undefined) index.uploads.set(id, { length: part.length, held: part.bytes.length, hasher });
 		else upload.held += part.bytes.length;
 		index.used += part.bytes.length;
 	}

@@ -325,12 +325,13 @@ function utf8(text: string): Uint8Array {
 	return new TextEncoder().encode(text);
 }
 
-describe('a record’s quota on the relay', () => {
+describe('a record’s quota and part size on the relay', () => {
 	let relay: RelayProcess;
 	let device: TestDevice & { vaultId: string };
 	beforeAll(async () => {
 		await ready();
-		relay = await startRelay({ RATE_PER_SECOND: '10000', RATE_BURST: '10000', BLOB_QUOTA_BYTES: '400000' });
+		// Parts of 64 KiB at most: the client learns it from the relay and sends parts that fit.
+		relay = await startRelay({ RATE_PER_SECOND: '10000', RATE_BURST: '10000', BLOB_QUOTA_BYTES: '400000', BLOB_PART_MAX_BYTES: '65536' });
 		device = await creator(relay.url);
 		await device.session!.sync.whenSynced(device.vaultId);
 	}, 60_000);
@@ -345,6 +346,7 @@ describe('a record’s quota on the relay', () => {
 		expect(await files.limits()).toEqual({ maxFileBytes: 104857600, quota: 400000, used: 0 });
 		const first = await add(record, 'documents', { type: 'lab-report', title: 'Un', date: '2026-11-20' });
 		await files.attach(first, { name: 'un.pdf', contentType: 'application/pdf', data: random(200_000) });
+		// Five parts of 64 KiB, not one of 4 MiB that this relay would refuse.
 		await untilStatus(files, first, (s) => s.state === 'uploaded');
 		expect((await files.limits()).used).toBe(sealedLength(200_000));
 		const second = await add(record, 'documents', { type: 'lab-report', title: 'Deux', date: '2026-11-20' });

@@ -200,14 +200,14 @@ describe('relay blobs', () => {
 			expect(await answer(putPart(vault, blob, 0))).toEqual([409, { error: 'offset', offset: PART }]);
 			expect(await answer(putPart(vault, blob, 2 * PART))).toEqual([409, { error: 'offset', offset: PART }]);
 			expect(await status(vault, blob.id)).toEqual({ state: 'partial', offset: PART, length });
-			expect(await usage(vault)).toEqual({ used: PART, quota: QUOTA, maxFileBytes: MAX_FILE, count: 0 });
+			expect(await usage(vault)).toEqual({ used: PART, quota: QUOTA, maxFileBytes: MAX_FILE, partMaxBytes: PART, count: 0 });
 			expect(await answer(putPart(vault, blob, PART))).toEqual([200, { state: 'partial', offset: 2 * PART }]);
 			expect(await answer(putPart(vault, blob, 2 * PART))).toEqual([201, { state: 'complete', length }]);
 			// Once complete, any PUT of it writes nothing.
 			expect(await answer(putPart(vault, blob, 2 * PART))).toEqual([200, { state: 'complete', length }]);
 			expect(await answer(putPart(vault, blob, 0))).toEqual([200, { state: 'complete', length }]);
 			expect(await status(vault, blob.id)).toEqual({ state: 'complete', length });
-			expect(await usage(vault)).toEqual({ used: length, quota: QUOTA, maxFileBytes: MAX_FILE, count: 1 });
+			expect(await usage(vault)).toEqual({ used: length, quota: QUOTA, maxFileBytes: MAX_FILE, partMaxBytes: PART, count: 1 });
 		});
 
 		it('lets one of two PUTs of the same part at once in, and tells the other where the upload is', async () => {
@@ -232,7 +232,7 @@ describe('relay blobs', () => {
 			expect(await status(vault, wrong.id)).toEqual({ state: 'absent' });
 			expect(await answer(putPart(vault, byPut, PART))).toEqual([201, { state: 'complete', length: byPut.bytes.length }]);
 			expect(readdirSync(dir).sort()).toEqual([byStatus.id, byPut.id].sort());
-			expect(await usage(vault)).toEqual({ used: byStatus.bytes.length + byPut.bytes.length, quota: QUOTA, maxFileBytes: MAX_FILE, count: 2 });
+			expect(await usage(vault)).toEqual({ used: byStatus.bytes.length + byPut.bytes.length, quota: QUOTA, maxFileBytes: MAX_FILE, partMaxBytes: PART, count: 2 });
 		});
 
 		it('discards an upload whose bytes do not hash to its id (422)', async () => {
@@ -280,7 +280,7 @@ describe('relay blobs', () => {
 			expect(await status(vault, c.id)).toEqual({ state: 'absent' });
 			expect((await signed(vault.admin, 'DELETE', `${vault.base}/${a.id}`)).status).toBe(204);
 			await upload(vault, c);
-			expect(await usage(vault)).toEqual({ used: 131_130 + 65_577, quota: QUOTA, maxFileBytes: MAX_FILE, count: 2 });
+			expect(await usage(vault)).toEqual({ used: 131_130 + 65_577, quota: QUOTA, maxFileBytes: MAX_FILE, partMaxBytes: PART, count: 2 });
 		});
 
 		it('answers 400 for a bad query or body, 415 for another type, and keeps the upload as it was', async () => {
@@ -412,7 +412,7 @@ describe('relay blobs', () => {
 			expect(await status(vault, listed.id)).toMatchObject({ state: 'complete' });
 			expect(await status(vault, recent.id)).toMatchObject({ state: 'complete' });
 			expect(await refs([listed.id])).toEqual([200, { removed: 0 }]);
-			expect(await usage(vault)).toEqual({ used: listed.bytes.length + recent.bytes.length, quota: QUOTA, maxFileBytes: MAX_FILE, count: 2 });
+			expect(await usage(vault)).toEqual({ used: listed.bytes.length + recent.bytes.length, quota: QUOTA, maxFileBytes: MAX_FILE, partMaxBytes: PART, count: 2 });
 		});
 	});
 

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { DEVICE_KEY, openCarnetDb } from '../../src/lib/client/db';
 import { BlobTransfer, UPLOAD_PART_BYTES } from '../../src/lib/client/files/transfer';
 import { unwrapDevice } from '../../src/lib/client/keyring';
-import { FILE_PIECE_BYTES, FileOpener, FileSealer, createHasher, ready, toBase64url } from '../../src/lib/core/crypto';
+import { FILE_PIECE_BYTES, FileOpener, FileSealer, ready, toBase64url } from '../../src/lib/core/crypto';
 import { PASSPHRASE, creator } from './devices';
 
 const relayUrl = process.argv[2];
@@ -68,13 +68,14 @@ async function roundTrip(size: number) {
 		const id = toBase64url(sealed.id);
 		const sealSeconds = seconds(started);
 
-		// Upload from the file, in the client's parts; one buffer for every part (the transfer is
-		// done with a part once it asks for the next).
+		// Upload from the file, in the client's parts; two buffers in turn (the transfer reads the
+		// next part while it sends one, and is done with a part once it asks for the one after).
 		started = performance.now();
 		const input = openSync(path, 'r');
-		const buffer = new Uint8Array(UPLOAD_PART_BYTES);
+		const buffers = [new Uint8Array(UPLOAD_PART_BYTES), new Uint8Array(UPLOAD_PART_BYTES)];
+		let turn = 0;
 		const { sent } = await transfer.upload(id, sealer.length, async (offset, length) => {
-			const part = buffer.subarray(0, length);
+			const part = buffers[turn++ % 2].subarray(0, length);
 			if (readSync(input, part, 0, length, offset) !== length) throw new Error('short read');
 			sample();
 			return part;
@@ -83,21 +84,17 @@ async function roundTrip(size: number) {
 		const uploadSeconds = seconds(started);
 		if (sent !== sealer.length) throw new Error(`sent ${sent} of ${sealer.length}`);
 
-		// Download into the opener, checking the plaintext against its own hash too.
+		// Download into the opener, which checks the plaintext against the hash the sealer gave.
 		started = performance.now();
 		const opener = new FileOpener({ key: sealer.key, size, length: sealer.length, hash: sealed.hash });
-		const hasher = createHasher();
 		let opened = 0;
 		await transfer.download(id, sealer.length, 0, async (cipher) => {
-			for (const piece of opener.update(cipher)) {
-				hasher.update(piece);
-				opened += piece.length;
-			}
+			for (const piece of opener.update(cipher)) opened += piece.length;
 			sample();
 		});
 		opener.finish();
 		const downloadSeconds = seconds(started);
-		if (opened !== size || toBase64url(hasher.digest()) !== toBase64url(sealed.hash)) throw new Error('the file came back different');
+		if (opened !== size) throw new Error('the file came back shorter or longer');
 		await transfer.delete(id);
 		sample();
 		return { size, length: sealer.length, sealSeconds, uploadSeconds, downloadSeconds, baselineRssBytes: baseline, peakRssGrowthBytes: peak - baseline };

@@ -29,17 +29,42 @@ export interface RelayRequestOptions {
 	readonly accept?: readonly number[];
 }
 
+/** A request signed and ready to send (`signRelayRequest`), not yet sent. */
+export interface SignedRelayRequest {
+	readonly method: string;
+	readonly path: string;
+	readonly options: RelayRequestOptions;
+	readonly authorization: string;
+}
+
+/**
+ * Signs a request without sending it, so that an upload can sign its next part (hashing
+ * megabytes) while the relay stores the current one. Send within the relay's clock skew (two
+ * minutes). OfflineError when there is no relay.
+ */
+export function signRelayRequest(auth: RelayAuth, method: string, path: string, options: RelayRequestOptions = {}): SignedRelayRequest {
+	if (auth.relayOrigin() === undefined) throw new OfflineError();
+	const member = auth.member();
+	const body = options.body ?? new Uint8Array();
+	const authorization = signRequest({ method, path, body, member: member.id, signer: member.sign, now: new Date() });
+	return { method, path, options, authorization };
+}
+
 /**
  * A signed request to the relay: the Response when it is ok or its status is in `accept`;
  * OfflineError when there is no relay or it cannot be reached, RelayError (the relay's JSON
  * `error`, else `not_found` / `http_<status>`) when it refuses.
  */
 export async function relayRequest(auth: RelayAuth, method: string, path: string, options: RelayRequestOptions = {}): Promise<Response> {
+	return sendRelayRequest(auth, signRelayRequest(auth, method, path, options));
+}
+
+/** Sends a request `signRelayRequest` made; what `relayRequest` answers. */
+export async function sendRelayRequest(auth: RelayAuth, request: SignedRelayRequest): Promise<Response> {
+	const { method, path, options, authorization } = request;
 	const body = options.body ?? new Uint8Array();
 	const origin = auth.relayOrigin();
 	if (origin === undefined) throw new OfflineError();
-	const member = auth.member();
-	const authorization = signRequest({ method, path, body, member: member.id, signer: member.sign, now: new Date() });
 	const fetcher = auth.fetch ?? globalThis.fetch;
 	let response: Response;
 	try {

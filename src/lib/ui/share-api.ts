@@ -1,11 +1,10 @@
 // What the sharing screens use of the patient's sharing API (docs/SHARING.md, "Module
-// contracts": `session.shares(vaultId)`, `RecordView.shares()`, `session.files(vaultId)`),
-// and their pure helpers (expiry choices, the new-share form's zod schema, live status and
-// countdowns, creation progress, how a document's file may be opened). The screens reach the
+// contracts": `session.shares(vaultId)`, `RecordView.shares()`), and
+// their pure helpers (expiry choices, the new-share form's zod schema, live status and
+// countdowns, creation progress). The screens reach the
 // client's share side only through this file (tests/unit/share-ui.test.ts).
 import { z } from 'zod';
 import type { Session } from '$lib/client';
-import type { FileService } from '$lib/client/files';
 import type { ShareOptions, ShareService, ShareStep } from '$lib/client/share';
 import {
 	EMERGENCY_SECTIONS,
@@ -54,15 +53,6 @@ export function shareService(session: Session | null, vaultId: string | null): S
 	}
 }
 
-function fileService(session: Session | null, vaultId: string | null): FileService | null {
-	if (!session || !vaultId) return null;
-	try {
-		return session.files(vaultId);
-	} catch {
-		return null;
-	}
-}
-
 /** The record's shares (newest first), from the view. */
 export function sharesOf(view: RecordView | null): readonly ShareInfo[] {
 	return view ? view.shares() : [];
@@ -86,55 +76,6 @@ export async function shareLink(service: ShareService, id: string): Promise<stri
 		await open.call(service);
 		return service.link(id);
 	}
-}
-
-/** Whether this session can attach files to the record's documents. */
-export function canStoreFiles(session: Session | null, vaultId: string | null): boolean {
-	return fileService(session, vaultId) !== null;
-}
-
-/**
- * Attaches `file` to a document through the file service, which seals it, writes the entry's
- * `file` and uploads it (FileTooLargeError, QuotaError before anything is written).
- */
-export async function storeFile(
-	session: Session | null,
-	vaultId: string | null,
-	documentId: string,
-	file: File,
-	onProgress?: (p: number) => void
-): Promise<FileMeta> {
-	const service = fileService(session, vaultId);
-	if (!service) throw new Error('no file service');
-	return service.attach(documentId, { name: file.name, contentType: file.type || 'application/octet-stream', data: file }, onProgress);
-}
-
-/**
- * A document's file, downloaded when this device lacks it (FileUnavailableError
- * `file_missing`, `offline`, `file_corrupt`); null without a file service (locked).
- */
-export async function loadFile(
-	session: Session | null,
-	vaultId: string | null,
-	documentId: string,
-	onProgress?: (p: number) => void
-): Promise<{ meta: FileMeta; blob: Blob } | null> {
-	const service = fileService(session, vaultId);
-	return service ? service.open(documentId, onProgress) : null;
-}
-
-/** What a document entry says of its file (to show it), when it has one. */
-export function fileOf(entry: Record<string, unknown>): Pick<FileMeta, 'name' | 'contentType' | 'size' | 'thumb'> | null {
-	const file = entry.file;
-	if (!file || typeof file !== 'object') return null;
-	const f = file as Record<string, unknown>;
-	if (typeof f.name !== 'string') return null;
-	return {
-		name: f.name,
-		contentType: typeof f.contentType === 'string' ? f.contentType : 'application/octet-stream',
-		size: typeof f.size === 'number' ? f.size : 0,
-		...(typeof f.thumb === 'string' ? { thumb: f.thumb } : {})
-	};
 }
 
 /** The professional who added a document through a share, when one did. */

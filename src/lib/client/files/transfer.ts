@@ -3,30 +3,36 @@
  * (../relay-http.ts). Uploads and downloads stream: a blob is read, sent, received and handed
  * on a part at a time, never whole in memory, so a 100 MB file costs a few MiB.
  */
+import type { z } from 'zod';
 import { FILE_PIECE_BYTES } from '../../core/crypto';
+import {
+	blobOffsetAnswerSchema,
+	blobPutAnswerSchema,
+	blobQuotaAnswerSchema,
+	blobRefsAnswerSchema,
+	blobStatusSchema,
+	blobTooLargeAnswerSchema,
+	blobUsageSchema,
+	type BlobStatus,
+	type BlobUsage
+} from '../../core/protocol';
 import { FileTooLargeError, FileUnavailableError, OfflineError, QuotaError, RelayError } from '../errors';
-import { relayRequest, type RelayAuth } from '../relay-http';
+import { relayRequest, sendRelayRequest, signRelayRequest, type RelayAuth, type SignedRelayRequest } from '../relay-http';
 
 /** The bytes one PUT carries: big enough that request overhead is small, small enough to resume cheaply. */
 export const UPLOAD_PART_BYTES = 4 * 1024 * 1024;
 
-/** What `GET /api/vaults/:v/blobs` answers. */
-export interface RelayBlobUsage {
-	/** Bytes stored for the vault (complete and partial blobs). */
-	readonly used: number;
-	readonly quota: number;
-	/** The largest file (plaintext bytes) the relay accepts. */
-	readonly maxFileBytes: number;
-	readonly count: number;
-}
+/** What `GET /api/vaults/:v/blobs` answers: the vault's usage and the relay's limits. */
+export type RelayBlobUsage = BlobUsage;
 
 /** Where one blob stands on the relay. */
-export type RelayBlobStatus =
-	| { readonly state: 'complete'; readonly length: number }
-	| { readonly state: 'partial'; readonly offset: number; readonly length: number }
-	| { readonly state: 'absent' };
+export type RelayBlobStatus = BlobStatus;
 
-/** Reads `length` bytes of the sealed blob from `offset` (the device's stored pieces). */
+/**
+ * Reads `length` bytes of the sealed blob from `offset` (the device's stored pieces). The upload
+ * asks for the next part before the current one is sent: two calls in a row must not return
+ * the same buffer.
+ */
 export type PieceReader = (offset: number, length: number) => Promise<Uint8Array>;
 
 /** Options of an upload. */
@@ -54,21 +60,27 @@ export interface DownloadOptions {
 export class BlobTransfer {
 	readonly #auth: RelayAuth;
 	readonly #base: string;
+	/** The relay's largest part, once `limits` has asked. */
+	#partMaxBytes = Infinity;
 
 	constructor(auth: RelayAuth, vaultId: string) {
 		this.#auth = auth;
 		this.#base = `/api/vaults/${vaultId}/blobs`;
 	}
 
-	/** The vault's usage and the relay's limits. OfflineError, RelayError. */
+	/**
+	 * The vault's usage and the relay's limits; uploads then send parts the relay accepts.
+	 * OfflineError, RelayError.
+	 */
 	async limits(signal?: AbortSignal): Promise<RelayBlobUsage> {
-		const answer = (await (await relayRequest(this.#auth, 'GET', this.#base, { signal })).json()) as RelayBlobUsage;
-		return { used: answer.used, quota: answer.quota, maxFileBytes: answer.maxFileBytes, count: answer.count };
+		const answer = await answerOf(await relayRequest(this.#auth, 'GET', this.#base, { signal }), blobUsageSchema, 'GET');
+		this.#partMaxBytes = answer.partMaxBytes;
+		return answer;
 	}
 
 	/** Where blob `id` stands on the relay. OfflineError, RelayError. */
 	async status(id: string, signal?: AbortSignal): Promise<RelayBlobStatus> {
-		return (await (await relayRequest(this.#auth, 'GET', `${this.#base}/${id}/status`, { signal })).json()) as RelayBlobStatus;
+		return answerOf(await relayRequest(this.#auth, 'GET', `${this.#base}/${id}/status`, { signal }), blobStatusSchema, 'GET');
 	}
 
 	/**
@@ -80,7 +92,7 @@ export class BlobTransfer {
 	 */
 	async upload(id: string, length: number, read: PieceReader, options: UploadOptions = {}): Promise<UploadResult> {
 		const { signal, onProgress } = options;
-		const partBytes = options.partBytes ?? UPLOAD_PART_BYTES;
+		const partBytes = Math.min(options.partBytes ?? UPLOAD_PART_BYTES, this.#partMaxBytes);
 		const status = await this.status(id, signal);
 		if (status.state === 'complete') {
 			onProgress?.(1);
@@ -91,39 +103,45 @@ export class BlobTransfer {
 		// Bounded: each round either moves the offset forward or learns it from a 409; a relay
 		// answering 409s forever must not spin us forever.
 		let conflicts = 0;
+		// The next part is read and signed while this one travels and the relay stores it.
+		let ahead: { offset: number; request: Promise<SignedRelayRequest> } | undefined;
+		const prepare = (at: number) => {
+			const request = read(at, Math.min(partBytes, length - at)).then((body) =>
+				signRelayRequest(this.#auth, 'PUT', `${this.#base}/${id}?offset=${at}&length=${length}`, {
+					body,
+					contentType: 'application/octet-stream',
+					signal,
+					accept: [409, 413, 507]
+				})
+			);
+			request.catch(() => {}); // awaited (and thrown) when its turn comes, if it comes
+			return { offset: at, request };
+		};
 		for (;;) {
 			signal?.throwIfAborted();
-			const size = Math.min(partBytes, length - offset);
-			const body = await read(offset, size);
-			const response = await relayRequest(this.#auth, 'PUT', `${this.#base}/${id}?offset=${offset}&length=${length}`, {
-				body,
-				contentType: 'application/octet-stream',
-				signal,
-				accept: [409, 413, 507]
-			});
-			const answer = (await response.json()) as {
-				state?: string;
-				offset?: number;
-				length?: number;
-				error?: string;
-				used?: number;
-				quota?: number;
-				maxFileBytes?: number;
-			};
+			const request = await (ahead?.offset === offset ? ahead : prepare(offset)).request;
+			const body = request.options.body!;
+			ahead = offset + body.length < length ? prepare(offset + body.length) : undefined;
+			const response = await sendRelayRequest(this.#auth, request);
 			if (response.status === 409) {
-				if (++conflicts > 3 || typeof answer.offset !== 'number') throw new RelayError('offset', `PUT ${this.#base}: offset`);
-				offset = answer.offset;
+				const conflict = await answerOf(response, blobOffsetAnswerSchema, 'PUT');
+				if (++conflicts > 3) throw new RelayError('offset', `PUT ${this.#base}: offset`);
+				offset = conflict.offset;
 				continue;
 			}
-			if (response.status === 507) throw new QuotaError(answer.used ?? 0, answer.quota ?? 0);
-			if (response.status === 413) throw new FileTooLargeError(answer.maxFileBytes ?? 0);
+			if (response.status === 507) {
+				const full = await answerOf(response, blobQuotaAnswerSchema, 'PUT');
+				throw new QuotaError(full.used, full.quota);
+			}
+			if (response.status === 413) throw new FileTooLargeError((await answerOf(response, blobTooLargeAnswerSchema, 'PUT')).maxFileBytes ?? 0);
+			const answer = await answerOf(response, blobPutAnswerSchema, 'PUT');
 			conflicts = 0;
 			sent += body.length;
 			if (answer.state === 'complete') {
 				onProgress?.(1);
 				return { sent };
 			}
-			offset = answer.offset ?? offset + body.length;
+			offset = answer.offset;
 			onProgress?.(offset / length);
 		}
 	}
@@ -204,12 +222,24 @@ export class BlobTransfer {
 	 */
 	async refs(ids: readonly string[]): Promise<number> {
 		const body = new TextEncoder().encode(JSON.stringify({ ids }));
-		const answer = (await (await relayRequest(this.#auth, 'POST', `${this.#base}/refs`, { body })).json()) as { removed: number };
-		return answer.removed;
+		return (await answerOf(await relayRequest(this.#auth, 'POST', `${this.#base}/refs`, { body }), blobRefsAnswerSchema, 'POST')).removed;
 	}
 }
 
 /** The end of the piece that holds byte `offset`: the next multiple of FILE_PIECE_BYTES, or the blob's end. */
 function pieceEnd(offset: number, length: number): number {
 	return Math.min(length, (Math.floor(offset / FILE_PIECE_BYTES) + 1) * FILE_PIECE_BYTES);
+}
+
+/** A relay answer's JSON, checked: RelayError `bad_answer` when it is not what the protocol says. */
+async function answerOf<T>(response: Response, schema: z.ZodType<T>, method: string): Promise<T> {
+	let json: unknown;
+	try {
+		json = await response.json();
+	} catch {
+		json = undefined;
+	}
+	const parsed = schema.safeParse(json);
+	if (!parsed.success) throw new RelayError('bad_answer', `${method} blobs: unexpected answer (${response.status})`);
+	return parsed.data;
 }

@@ -42,8 +42,11 @@ export type BlobRefs = z.infer<typeof blobRefsSchema>;
 
 const count = z.int().nonnegative();
 
-/** `GET …/blobs`: the vault's usage and the relay's limits (`maxFileBytes` counts the file's plaintext). */
-export const blobUsageSchema = z.strictObject({ used: count, quota: count, maxFileBytes: count, count });
+/**
+ * `GET …/blobs`: the vault's usage and the relay's limits (`maxFileBytes` counts the file's
+ * plaintext; `partMaxBytes` is the most one PUT may carry).
+ */
+export const blobUsageSchema = z.strictObject({ used: count, quota: count, maxFileBytes: count, partMaxBytes: z.int().positive(), count });
 /** A blob usage answer. */
 export type BlobUsage = z.infer<typeof blobUsageSchema>;
 
@@ -63,6 +66,15 @@ export const blobPutAnswerSchema = z.discriminatedUnion('state', [
 ]);
 /** A blob PUT answer. */
 export type BlobPutAnswer = z.infer<typeof blobPutAnswerSchema>;
+
+/** `POST …/blobs/refs`: how many blobs the relay deleted. */
+export const blobRefsAnswerSchema = z.strictObject({ removed: count });
+/** 409: the upload holds `offset` bytes; the device sends from there. */
+export const blobOffsetAnswerSchema = z.object({ error: z.literal('offset'), offset: count });
+/** 413: the file (or the part) is over the relay's limit. */
+export const blobTooLargeAnswerSchema = z.object({ error: z.literal('too_large'), maxFileBytes: count.optional() });
+/** 507: the vault's blobs would pass its quota. */
+export const blobQuotaAnswerSchema = z.object({ error: z.literal('quota'), used: count, quota: count });
 
 /** The error bodies particular to blobs (others are `{error: string}` as on every signed endpoint). */
 export type BlobError =
