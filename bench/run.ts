@@ -2,6 +2,7 @@
 import { benchAttachments } from './attachments';
 import { benchAttachmentsRoundtrip } from './attachments-roundtrip';
 import { benchRecordChromium } from './chromium-record';
+import { benchDocumentsBrowser } from './documents-browser';
 import type { Figure } from './figure';
 import { benchRecord } from './record';
 import { benchRelay } from './relay';
@@ -9,7 +10,7 @@ import { benchShare } from './share';
 import { benchSync } from './sync';
 
 const figures = new Map<string, Figure>();
-for (const bench of [benchRecord, benchRecordChromium, benchSync, benchRelay, benchShare, benchAttachments, benchAttachmentsRoundtrip]) {
+for (const bench of [benchRecord, benchRecordChromium, benchSync, benchRelay, benchShare, benchAttachments, benchAttachmentsRoundtrip, benchDocumentsBrowser]) {
 	for (const figure of await bench()) {
 		figures.set(figure.figure, figure);
 		console.log(JSON.stringify(figure));
