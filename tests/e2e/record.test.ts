@@ -129,6 +129,11 @@ describe('the patient record in the browser', () => {
 		await page.getByLabel('New passphrase', { exact: true }).fill(next);
 		await page.getByLabel('Confirmation', { exact: true }).fill(next);
 		await page.getByRole('button', { name: 'Change passphrase' }).click();
+		// Success, or the message the page gave instead (a failure then says which).
+		const form = page.locator('form').filter({ has: page.getByRole('button', { name: 'Change passphrase' }) });
+		const outcome = page.getByTestId('passphrase-changed').or(form.locator('.alert, .field-error'));
+		await outcome.first().waitFor();
+		expect(await form.locator('.alert, .field-error').allInnerTexts()).toEqual([]);
 		await page.getByTestId('passphrase-changed').waitFor();
 		await page.getByRole('button', { name: 'Lock now' }).click();
 		await unlock(page, patient.passphrase);
