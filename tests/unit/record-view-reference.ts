@@ -174,7 +174,7 @@ function summarize(sections: Sections, today: string): RecordSummary {
  * vaccinations); it defaults to the device clock. Shares are left out: the real view reads
  * them with `readShares`, tested on its own.
  */
-export function referenceView(doc: RecordDoc, now: Date): Omit<RecordView, 'shares'> {
+export function referenceView(doc: RecordDoc, now: Date): Omit<RecordView, 'shares' | 'conflicts' | 'authorName'> {
 	const { sections, unreadable: badEntries } = readSections(doc);
 	const { activity, unreadable: badLines } = readActivity(doc);
 	let unreadable = badEntries + badLines;

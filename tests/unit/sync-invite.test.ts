@@ -25,6 +25,18 @@ describe('invitation links', () => {
 		expect(bare.ok && 'relay' in bare.invite).toBe(false);
 	});
 
+	it('marks an invitation for another person with p: 1, and only that value', () => {
+		const invite = { vaults: [vault()], seed: randomBytes(INVITE_SEED_BYTES), expires: new Date(1_800_000_000_000), forPerson: true };
+		const link = inviteLink(ORIGIN, invite);
+		expect(parseInviteLink(link)).toMatchObject({ ok: true, invite: { vaults: invite.vaults, forPerson: true } });
+		// A device invitation carries no marker at all: links made before people still parse alike.
+		const device = parseInviteLink(inviteLink(ORIGIN, { ...invite, forPerson: false }));
+		expect(device.ok && 'forPerson' in device.invite).toBe(false);
+		const payload = (p: unknown) =>
+			`${ORIGIN}/link#carnet-invite:/${toBase64url(utf8Encode(JSON.stringify({ v: invite.vaults, s: toBase64url(invite.seed), e: 1_800_000_000, p })))}`;
+		for (const p of [0, 2, true, '1']) expect(parseInviteLink(payload(p))).toEqual({ ok: false, code: 'invalid_link' });
+	});
+
 	it('derives distinct invitation keys per record, the same on both devices', () => {
 		const seed = randomBytes(INVITE_SEED_BYTES);
 		const [first, second] = [inviteKeys(seed, 0), inviteKeys(seed, 1)];

@@ -18,12 +18,18 @@ describe('redirectFor, new-device pages', () => {
 	});
 
 	it('sends a set-up device away from the new-device pages, without returning to them', () => {
-		expect(redirectFor('locked', at('/link'))).toBe('/unlock');
 		expect(redirectFor('locked', at('/restore'))).toBe('/unlock');
-		expect(redirectFor('unlocked', at('/link'))).toBe('/');
-		expect(redirectFor('unlocked', at('/unlock?next=%2Flink'))).toBe('/');
+		expect(redirectFor('locked', at('/welcome'))).toBe('/unlock');
+		expect(redirectFor('unlocked', at('/restore'))).toBe('/');
+		expect(redirectFor('unlocked', at('/unlock?next=%2Frestore'))).toBe('/');
 		expect(redirectFor('locked', at('/devices'))).toBe('/unlock?next=%2Fdevices');
 		expect(redirectFor('unlocked', at('/devices'))).toBeNull();
+	});
+
+	it('keeps /link for a set-up device, which joins another person\'s record there once unlocked', () => {
+		expect(redirectFor('locked', at('/link'))).toBe('/unlock?next=%2Flink');
+		expect(redirectFor('unlocked', at('/unlock?next=%2Flink'))).toBe('/link');
+		expect(redirectFor('unlocked', at('/link'))).toBeNull();
 	});
 });
 
@@ -41,9 +47,19 @@ describe('checkInvite', () => {
 	});
 
 	it('accepts a whole link or its bare fragment, trimmed', () => {
-		expect(checkInvite(`  ${link}\n`)).toEqual({ ok: true, link });
+		expect(checkInvite(`  ${link}\n`)).toEqual({ ok: true, link, forPerson: false });
 		const bare = link.slice(link.indexOf('#') + 1);
-		expect(checkInvite(bare)).toEqual({ ok: true, link: bare });
+		expect(checkInvite(bare)).toEqual({ ok: true, link: bare, forPerson: false });
+	});
+
+	it('tells an invitation for another person (one record) from a device invitation', () => {
+		const forPerson = inviteLink('https://carnet.example', {
+			vaults: [vault()],
+			seed: randomBytes(32),
+			expires: new Date(Date.now() + 30 * 60_000),
+			forPerson: true
+		});
+		expect(checkInvite(forPerson)).toEqual({ ok: true, link: forPerson, forPerson: true });
 	});
 
 	it('refuses an expired invitation before any passphrase is typed', () => {

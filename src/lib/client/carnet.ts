@@ -28,12 +28,28 @@ import {
 	toBase64url
 } from '../core/crypto';
 import { VAULT_KEY_BYTES } from '../core/protocol';
-import { checkDeviceName, RecordValidationError, setDeviceName, validate, type RecordDoc } from '../core/record';
-import { memberId, parseInviteLink, type Invite } from '../core/sync';
+import {
+	authorName,
+	checkDeviceName,
+	checkPerson,
+	deviceEntries,
+	LIST_SECTIONS,
+	people,
+	PERSON_NAME_MAX,
+	RecordValidationError,
+	setDeviceName,
+	validate,
+	type DevicePerson,
+	type Person,
+	type RecordDoc,
+	type RecordView
+} from '../core/record';
+import { INVITE_TTL_MS, memberId, parseInviteLink, PERSON_INVITE_TTL_MS, type Invite, type MemberRef, type MembershipState } from '../core/sync';
 import { DEVICE_KEY, openCarnetDb, type CarnetDB, type DeviceEntry, type VaultEntry } from './db';
 import {
 	CarnetError,
 	DeviceExistsError,
+	ForbiddenError,
 	IntegrityError,
 	InvalidLinkError,
 	InvalidPassphraseError,
@@ -42,6 +58,7 @@ import {
 	LockedError,
 	NoDeviceError,
 	OfflineError,
+	RelayError,
 	UnknownRecordError,
 	WrongPassphraseError,
 	WrongRecoveryPhraseError
@@ -52,7 +69,9 @@ import {
 	newVault,
 	openLockbox,
 	openMeta,
+	openPerson,
 	sealMeta,
+	sealPerson,
 	unwrapDevice,
 	wipeDeviceKeys,
 	wrapDevice,
@@ -63,9 +82,9 @@ import {
 import { displayNameOf, OpenRecord, type RecordHandle } from './record-handle';
 import { Files, type FileService } from './files';
 import { Shares, ShareStateStore, type ShareService } from './share';
-import type { Identity } from './sync/chain';
 import { Engine, type EngineOptions, type MemberInfo, type SessionPort, type SyncEngine, type SyncStatus } from './sync/engine';
-import { authInvites, joinedState, joinVaults, recoveryOf, retireDevice, type Grant, type Joined } from './sync/enrol';
+import { addDevice, type Identity } from './sync/chain';
+import { authInvites, joinedState, joinVaults, recoveryOf, retireDevice, roleIn, type Grant, type Joined } from './sync/enrol';
 import { RelaySocket, syncUrl, type WebSocketConstructor } from './sync/socket';
 import { SyncStore, type SyncState } from './sync/store';
 
@@ -111,6 +130,27 @@ export type StatusListener = (vaultId: string, status: SyncStatus) => void;
 /** What `join` and `restore` give: the new device's session, its records already received. */
 export interface JoinResult {
 	session: Session;
+}
+
+/** The person this device belongs to: `{id, name}` (docs/FAMILY.md §1). */
+export type { DevicePerson } from '../core/record';
+
+/** This device's role in a record: a guardian's device, or a read-only member's. */
+export type RecordRole = 'admin' | 'reader';
+
+/** One person holding a record, as the People page lists them (core `people`), and whether it is this device's person. */
+export type PersonInfo = Person & { thisPerson: boolean };
+
+/** What `handOver` leaves the new holder: the numbers the UI says plainly. */
+export interface HandOverSummary {
+	/** When the record was created (ISO date, YYYY-MM-DD). */
+	since: string;
+	/** Entries in the record's sections (hidden ones included, deleted ones not). */
+	entries: number;
+	/** Documents in the record. */
+	documents: number;
+	/** The names of the people who wrote in it, sorted. */
+	authors: string[];
 }
 
 /** The author string of a device, as record operations store it. */
@@ -180,6 +220,8 @@ export class Carnet {
 			// Chunks first, then the entries that point at them in one transaction: a crash in
 			// between leaves unreadable orphan ciphertext, never a device without its record.
 			record = await OpenRecord.create(internals.recordParams(session, vaultId, vaultKey), identity);
+			// The first device of a person: its own id names the person, its record's name names them.
+			const person: DevicePerson = { id: device.deviceId, name: personName(displayNameOf(record.doc()), device.deviceId) };
 			const vaultEntry: VaultEntry = {
 				v: 1,
 				vaultId,
@@ -192,11 +234,12 @@ export class Carnet {
 			const tx = this.#db.transaction(['device', 'vaults'], 'readwrite');
 			// add(), not put(): if another tab onboarded meanwhile, fail instead of overwriting it.
 			await Promise.all([
-				tx.objectStore('device').add(deviceEntry, DEVICE_KEY),
+				tx.objectStore('device').add({ ...deviceEntry, person: sealPerson(device.box.publicKey, person) }, DEVICE_KEY),
 				tx.objectStore('vaults').put(vaultEntry, vaultId),
 				tx.done
 			]);
 			internals.adopt(session, vaultId, vaultKey, vaultEntry, record);
+			internals.setPerson(session, person);
 		} catch (e) {
 			await record?.close();
 			await session.lock();
@@ -218,6 +261,8 @@ export class Carnet {
 		if (!keys) throw new WrongPassphraseError();
 		const session = internals.newSession(this.#db, keys, entry, this.#relay);
 		await internals.load(session);
+		// A device set up before people existed: the fallback person, written once.
+		if (openPerson(keys.box, entry.person) === undefined) await internals.settlePerson(session, undefined);
 		internals.start(session);
 		return session;
 	}
@@ -299,6 +344,9 @@ export class Carnet {
 			// Offline or refused: the records stay readable here; the engine reports why they do not sync.
 			if (!(e instanceof CarnetError)) throw e;
 		}
+		// The old person was sealed to the lost device key: the oldest record's creator's, as for
+		// restore (the chain stored here predates this device key, so it names the creator).
+		await internals.settlePerson(session, session.records()[0]?.vaultId);
 		internals.start(session);
 		return session;
 	}
@@ -320,14 +368,19 @@ export class Carnet {
 	 * A brand-new device joins the records of an invitation `link` (scanned or pasted): it
 	 * validates the link, creates its own keys wrapped under `passphrase`, adds itself to
 	 * each record with the invitation's key, receives the records, and names itself
-	 * `deviceName` in them. `onStatus` follows the records arriving (a progress bar while
-	 * catching up). Throws InvalidLinkError, InviteExpiredError, InviteUsedError,
-	 * OfflineError, DeviceExistsError (this device is set up already: `session.acceptInvite`).
+	 * `deviceName` in them. It belongs to the person of the device that invited it. `onStatus`
+	 * follows the records arriving (a progress bar while catching up). Throws
+	 * InvalidLinkError, InviteExpiredError, InviteUsedError, OfflineError, DeviceExistsError
+	 * (this device is set up already: `session.acceptInvite`), CarnetError `person_invite` for
+	 * an invitation of another person (`p: 1`: accepted with `session.acceptInvite` only).
 	 */
 	async join(link: string, passphrase: string, deviceName: string, onStatus?: StatusListener): Promise<JoinResult> {
 		const parsed = parseInviteLink(link);
 		if (!parsed.ok) throw new InvalidLinkError();
 		const invite: Invite = parsed.invite;
+		// Another person joins with their own Carnet, set up with their own record and phrase:
+		// a blank device would take the inviter's recovery key as its own (docs/FAMILY.md §3).
+		if (invite.forPerson === true) throw new CarnetError('person_invite', 'this invitation is for a Carnet already set up: create your own record first');
 		if (Date.now() >= invite.expires.getTime()) throw new InviteExpiredError();
 		const relay: EngineOptions = { ...this.#relay, url: invite.relay === undefined ? this.#relay.url : syncUrl(invite.relay) };
 		return this.#enrolNew(relay, passphrase, deviceName, onStatus, (socket) => authInvites(socket, invite));
@@ -336,7 +389,8 @@ export class Carnet {
 	/**
 	 * A brand-new device restored from the 24 words through the relay: the recovery key lists
 	 * its records, adds this device's new keys (wrapped under `passphrase`) to each, and the
-	 * records are received (`onStatus` follows them). Throws InvalidPhraseError,
+	 * records are received (`onStatus` follows them); the device belongs to the person of the
+	 * records' creator. Throws InvalidPhraseError,
 	 * WrongRecoveryPhraseError (no record on the relay has this key), OfflineError,
 	 * DeviceExistsError.
 	 */
@@ -394,7 +448,7 @@ export class Carnet {
 		wrappingKey.fill(0);
 		const records = joined.map((j) => {
 			const { createdAt, state } = joinedState(device.deviceId, j);
-			return joinedRecord(this.#db, j.vaultId, createdAt, state, device, fromBase64url(recovery.box));
+			return joinedRecord(this.#db, j.vaultId, createdAt, state, device, fromBase64url(recovery.box), roleIn(j.chain.state, device.deviceId));
 		});
 		const tx = this.#db.transaction(['device', 'vaults', 'sync'], 'readwrite');
 		await Promise.all([
@@ -410,6 +464,7 @@ export class Carnet {
 		try {
 			internals.start(session);
 			for (const { vaultId } of joined) await session.sync.whenSynced(vaultId);
+			await internals.settlePerson(session, joined[0].vaultId, deviceName);
 			await session.renameThisDevice(deviceName);
 			for (const { vaultId } of joined) await session.sync.whenSynced(vaultId);
 		} finally {
@@ -426,7 +481,7 @@ export class Carnet {
 
 /** What Carnet needs of a Session and the UI must not see (set by Session's static block). */
 interface SessionInternals {
-	newSession(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, recovery: RecoveryRef, relay: EngineOptions): Session;
+	newSession(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, entry: SessionEntry, relay: EngineOptions): Session;
 	load(session: Session): Promise<void>;
 	/** Starts the session's sync engine (connects when a relay is known). */
 	start(session: Session): void;
@@ -434,7 +489,18 @@ interface SessionInternals {
 	device(session: Session): Identity;
 	adopt(session: Session, vaultId: string, vaultKey: Uint8Array, entry: VaultEntry, record: OpenRecord): void;
 	recordParams(session: Session, vaultId: string, vaultKey: Uint8Array): Parameters<typeof OpenRecord.create>[0];
+	/** The person of a device just created (already in its stored entry). */
+	setPerson(session: Session, person: DevicePerson): void;
+	/**
+	 * Decides and stores the person of a device that has none yet: the person of whoever
+	 * brought it into `vaultId` (see introducerOf), else the fallback, the device itself
+	 * named `deviceName` (default: its name in its records).
+	 */
+	settlePerson(session: Session, vaultId: string | undefined, deviceName?: string): Promise<void>;
 }
+
+/** What a session keeps of the device entry: the recovery key's public half and the sealed person. */
+type SessionEntry = RecoveryRef & Pick<DeviceEntry, 'person'>;
 let internals: SessionInternals;
 
 /** An unlocked device: keys in memory, records to list, open and create. */
@@ -447,6 +513,8 @@ export class Session {
 	readonly #recoveryId: string | undefined;
 	readonly #author: string;
 	readonly #engine: Engine;
+	/** Until settled (create, unlock, join, restore, recover): the device itself, named by its id. */
+	#person: DevicePerson;
 	#vaultKeys = new Map<string, Uint8Array>();
 	#metas = new Map<string, VaultMeta>();
 	#open = new Map<string, Promise<OpenRecord>>();
@@ -459,22 +527,25 @@ export class Session {
 	static {
 		// Module-private access: only Carnet creates sessions and feeds them keys.
 		internals = {
-			newSession: (db, device, recovery, relay) => new Session(db, device, recovery, relay),
+			newSession: (db, device, entry, relay) => new Session(db, device, entry, relay),
 			load: (session) => session.#load(),
 			start: (session) => session.#engine.start(),
 			device: (session) => identityOf(session.#requireDevice()),
 			adopt: (session, vaultId, vaultKey, entry, record) => session.#adopt(vaultId, vaultKey, entry, record),
-			recordParams: (session, vaultId, vaultKey) => session.#recordParams(vaultId, vaultKey)
+			recordParams: (session, vaultId, vaultKey) => session.#recordParams(vaultId, vaultKey),
+			setPerson: (session, person) => void (session.#person = person),
+			settlePerson: (session, vaultId, deviceName) => session.#settlePerson(vaultId, deviceName)
 		};
 	}
 
-	private constructor(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, recovery: RecoveryRef, relay: EngineOptions) {
+	private constructor(db: IDBPDatabase<CarnetDB>, device: DeviceKeys, entry: SessionEntry, relay: EngineOptions) {
 		this.#db = db;
 		this.#device = device;
 		this.deviceId = device.deviceId;
 		this.#author = authorOf(device.deviceId);
-		this.#recoveryRecipient = recovery.recoveryRecipient;
-		this.#recoveryId = recovery.recoveryId;
+		this.#recoveryRecipient = entry.recoveryRecipient;
+		this.#recoveryId = entry.recoveryId;
+		this.#person = openPerson(device.box, entry.person) ?? { id: device.deviceId, name: device.deviceId.slice(0, UNNAMED_ID_CHARS) };
 		this.#engine = new Engine(this.#port(), relay);
 		// Share events: a notice wakes its record's share service; every (re)connection makes
 		// each record catch up on what happened while this device was offline.
@@ -537,6 +608,7 @@ export class Session {
 			vaultId,
 			vaultKey,
 			author: this.#author,
+			writable: () => this.#metas.get(vaultId)?.role !== 'reader',
 			onNameChange: (name: string) => this.#rename(vaultId, name),
 			onLocalChange: () => this.#engine.localChange(vaultId)
 		};
@@ -550,28 +622,64 @@ export class Session {
 			recovery: () => ({ id: this.#recoveryId, box: this.#recoveryRecipient }),
 			vaultIds: () => this.records().map((r) => r.vaultId),
 			localKey: (vaultId) => this.#vaultKeys.get(vaultId),
-			record: async (vaultId) => {
-				try {
-					return await this.#openRecord(vaultId);
-				} catch (e) {
-					if (e instanceof UnknownRecordError) return undefined;
-					throw e;
-				}
-			},
+			record: (vaultId) => this.#heldRecord(vaultId),
 			adoptDocument: (vaultId, doc) => this.#adoptDocument(vaultId, doc),
-			addVault: (vaultId, createdAt, state) => this.#addVault(vaultId, createdAt, state)
+			addVault: (vaultId, createdAt, state, role) => this.#addVault(vaultId, createdAt, state, role)
 		};
 	}
 
+	// The open record, or undefined while its document has not arrived (a record just joined).
+	async #heldRecord(vaultId: string): Promise<OpenRecord | undefined> {
+		try {
+			return await this.#openRecord(vaultId);
+		} catch (e) {
+			if (e instanceof UnknownRecordError) return undefined;
+			throw e;
+		}
+	}
+
 	// A record joined through the relay (acceptInvite, discovery): its entries, then listed.
-	async #addVault(vaultId: string, createdAt: number, state: SyncState): Promise<void> {
+	async #addVault(vaultId: string, createdAt: number, state: SyncState, role: RecordRole): Promise<void> {
 		const device = this.#requireDevice();
-		const record = joinedRecord(this.#db, vaultId, createdAt, state, device, fromBase64url(this.#recoveryRecipient));
+		const record = joinedRecord(this.#db, vaultId, createdAt, state, device, fromBase64url(this.#recoveryRecipient), role);
 		const tx = this.#db.transaction(['vaults', 'sync'], 'readwrite');
 		await Promise.all([tx.objectStore('vaults').put(record.entry, vaultId), tx.objectStore('sync').put(record.state, vaultId), tx.done]);
 		this.#assertUnlocked();
 		this.#vaultKeys.set(vaultId, record.localKey);
-		this.#metas.set(vaultId, { name: '', createdAt });
+		this.#metas.set(vaultId, { name: '', createdAt, ...(role === 'reader' ? { role } : {}) });
+	}
+
+	// See SessionInternals.settlePerson.
+	async #settlePerson(vaultId: string | undefined, deviceName?: string): Promise<void> {
+		let person: DevicePerson | undefined;
+		if (vaultId !== undefined) {
+			const [state, record] = await Promise.all([this.#engine.membership(vaultId), this.#heldRecord(vaultId)]);
+			const by = state === undefined ? undefined : introducerOf(state, this.deviceId);
+			if (by !== undefined && record !== undefined) person = deviceEntries(record.doc()).get(by)?.person;
+		}
+		const name = deviceName ?? (await this.#deviceName());
+		await this.#storePerson(person ?? { id: this.deviceId, name: personName(name, this.deviceId) });
+	}
+
+	// Seals `person` into the device entry and makes it this session's.
+	async #storePerson(person: DevicePerson): Promise<void> {
+		const device = this.#requireDevice();
+		const tx = this.#db.transaction('device', 'readwrite');
+		const current = await tx.store.get(DEVICE_KEY);
+		this.#person = person;
+		// Another tab re-keyed the device meanwhile (recover): its entry is not ours to write.
+		if (!current || current.deviceId !== device.deviceId) return abortQuietly(tx);
+		await Promise.all([tx.store.put({ ...current, person: sealPerson(device.box.publicKey, person) }, DEVICE_KEY), tx.done]);
+	}
+
+	// This device's name as its records know it: the oldest record holding an entry for it.
+	async #deviceName(): Promise<string | undefined> {
+		for (const { vaultId } of this.records()) {
+			const record = await this.#heldRecord(vaultId);
+			const entry = record === undefined ? undefined : deviceEntries(record.doc()).get(this.deviceId);
+			if (entry !== undefined) return entry.name;
+		}
+		return undefined;
 	}
 
 	// The document of a joined record arrived: stored as the record, opened, named.
@@ -595,17 +703,21 @@ export class Session {
 
 	/**
 	 * Creates another record (e.g. a child's) with its own vault key, sealed to this device and
-	 * to the same recovery key as the first record. Returns its vault id; bad identity input
-	 * throws RecordValidationError and writes nothing.
+	 * to the same recovery key as the first record, this device's entry (name and person)
+	 * written in it. Returns its vault id; bad identity input throws RecordValidationError and
+	 * writes nothing.
 	 */
 	async createRecord(identity: unknown): Promise<string> {
 		const device = this.#requireDevice();
 		const checked = validate('identity', identity);
 		if (!checked.ok) throw new RecordValidationError(checked.issues);
+		const deviceName = await this.#deviceName();
 		const { vaultId, vaultKey } = newVault();
 		let record: OpenRecord | undefined;
 		try {
 			record = await OpenRecord.create(this.#recordParams(vaultId, vaultKey), identity);
+			// So that whoever is invited to it later sees who holds it ("Julien", not an id).
+			if (deviceName !== undefined) await record.change((doc) => setDeviceName(doc, device.deviceId, deviceName, this.#person));
 			const entry: VaultEntry = {
 				v: 1,
 				vaultId,
@@ -736,21 +848,133 @@ export class Session {
 	}
 
 	/**
-	 * One invitation, shown as one QR code, for a new device to join `vaultIds` (default: every
-	 * record of this session): valid 10 minutes, usable once. Needs the relay (OfflineError).
+	 * One invitation, shown as one QR code, for a new device of this person to join `vaultIds`
+	 * (default: every record of this session this device may write): valid 10 minutes, usable
+	 * once, the new device an admin. Needs the relay (OfflineError); ForbiddenError for a
+	 * record where this device is a reader.
 	 */
 	async inviteDevice(vaultIds?: readonly string[]): Promise<{ link: string; expiresAt: Date }> {
 		this.#assertUnlocked();
-		const ids = vaultIds ?? this.records().map((r) => r.vaultId);
-		for (const id of ids) this.#assertKnown(id);
-		return this.#engine.invite(ids);
+		const ids = vaultIds ?? this.records().map((r) => r.vaultId).filter((id) => this.role(id) === 'admin');
+		for (const id of ids) this.#assertAdmin(id);
+		return this.#engine.invite(ids, { grants: 'admin', ttlMs: INVITE_TTL_MS, forPerson: false });
 	}
 
 	/**
-	 * Removes a device from a record and rotates the record's key: the relay refuses the
-	 * device at once, and it cannot read anything written after. Devices offline now get the
-	 * new key when they reconnect. Needs the relay (OfflineError); ForbiddenError for this
-	 * device itself or the recovery key.
+	 * Invites another person to the record `vaultId` (docs/FAMILY.md §3): one record only,
+	 * usable once, valid 30 minutes, as a guardian (`admin`) or a read-only member (`reader`).
+	 * The link is marked for a person (`p: 1`, `parseInviteLink(link).invite.forPerson`), and
+	 * its receiver accepts it with `acceptInvite` on their own Carnet. Needs the relay
+	 * (OfflineError); ForbiddenError on a reader's device.
+	 */
+	async inviteMember(vaultId: string, role: RecordRole): Promise<{ link: string; expiresAt: Date }> {
+		this.#assertAdmin(vaultId);
+		if (role !== 'admin' && role !== 'reader') throw new TypeError("role must be 'admin' or 'reader'");
+		return this.#engine.invite([vaultId], { grants: role, ttlMs: PERSON_INVITE_TTL_MS, forPerson: true });
+	}
+
+	/**
+	 * This device's role in the record: `admin` (a guardian's device: reads, writes, invites,
+	 * removes) or `reader` (reads only: `RecordHandle.change` throws ForbiddenError). Answers
+	 * synchronously, from what the device stored when it joined.
+	 */
+	role(vaultId: string): RecordRole {
+		this.#assertKnown(vaultId);
+		return this.#metas.get(vaultId)?.role ?? 'admin';
+	}
+
+	/** The person this device belongs to (docs/FAMILY.md §1): `{id, name}`. */
+	person(): DevicePerson {
+		this.#assertUnlocked();
+		return { ...this.#person };
+	}
+
+	/**
+	 * Renames this device's person, here and in this device's entry in every record it may
+	 * write. The person's other devices keep the name they have until renamed there (every
+	 * device shows the name the person's first device wrote: core `people`). Throws
+	 * RecordValidationError (`person.name`: `required`, `too_long`) before any write.
+	 */
+	async renamePerson(name: string): Promise<void> {
+		const person = checkPerson({ id: this.#person.id, name });
+		await this.#storePerson(person);
+		const deviceName = await this.#deviceName();
+		if (deviceName !== undefined) await this.renameThisDevice(deviceName);
+	}
+
+	/**
+	 * Who holds the record, grouped by person (core `people` over the record's current
+	 * members), `thisPerson` marking this device's. Names come from the record.
+	 * UnknownRecordError while a record just joined has not arrived yet.
+	 */
+	async people(vaultId: string): Promise<PersonInfo[]> {
+		this.#assertKnown(vaultId);
+		const [members, record] = await Promise.all([this.#engine.members(vaultId), this.#openRecord(vaultId)]);
+		return people(record.doc(), members).map((person) => ({
+			...person,
+			thisPerson: person.personId === this.#person.id || person.devices.some((d) => d.memberId === this.deviceId)
+		}));
+	}
+
+	/**
+	 * Removes a person from the record (docs/FAMILY.md §4): each of their devices and each
+	 * invitation they made and nobody used yet, each removal a key rotation. They keep what
+	 * they had, get nothing written after, and the relay refuses them at once. ForbiddenError
+	 * on a reader's device, for this device's own person (hand over or leave instead), for the
+	 * recovery key (only `handOver` replaces it) and for a person not in the record.
+	 * OfflineError without the relay. When the removed person removed this device first
+	 * (mutual removal: the relay orders the two), RelayError `revoked`, and the record shows
+	 * as revoked here (docs/SYNC.md, "Removing a person").
+	 */
+	async removePerson(vaultId: string, personId: string): Promise<void> {
+		this.#assertAdmin(vaultId);
+		await this.#engine.whenReady(vaultId);
+		const person = (await this.people(vaultId)).find((p) => p.personId === personId);
+		if (person === undefined) throw new ForbiddenError('no such person in this record');
+		if (person.thisPerson) throw new ForbiddenError("this device's own person cannot be removed");
+		if (person.role === 'recovery') throw new ForbiddenError('only a hand-over replaces the recovery key');
+		const devices = new Set(person.devices.map((d) => d.memberId));
+		const state = await this.#engine.membership(vaultId);
+		const invites = [...(state?.members.values() ?? [])].filter((m) => m.role === 'invite' && !m.spent && devices.has(m.addedBy));
+		try {
+			for (const id of [...devices, ...invites.map((m) => m.id)]) await this.#engine.removeMember(vaultId, id);
+		} catch (e) {
+			if (e instanceof RelayError && e.code === 'not_member') throw new RelayError('revoked', 'this device was removed from the record meanwhile');
+			throw e;
+		}
+	}
+
+	/**
+	 * Hands the record over to this device's person alone (docs/FAMILY.md §5: the child come
+	 * of age): enrols this device's own recovery key (role `recovery`) unless it is already a
+	 * member, then removes every other member (other people's devices, readers, invitations,
+	 * the old recovery key), one key rotation each. This person's other devices stay. Resolves
+	 * with what the record holds, for the UI to say plainly. ForbiddenError on a reader's
+	 * device or one that does not know its recovery key (set up before sync: recover first);
+	 * OfflineError without the relay.
+	 */
+	async handOver(vaultId: string): Promise<HandOverSummary> {
+		this.#assertAdmin(vaultId);
+		const recoveryId = this.#recoveryId;
+		if (recoveryId === undefined) throw new ForbiddenError('this device does not know its recovery key: recover with the phrase first');
+		await this.#engine.whenReady(vaultId);
+		if ((await this.#engine.membership(vaultId))?.members.has(recoveryId) !== true) {
+			await this.#engine.addMember(vaultId, { id: recoveryId, box: this.#recoveryRecipient, role: 'recovery' });
+		}
+		const kept = new Set([this.deviceId, recoveryId]);
+		for (const person of await this.people(vaultId)) if (person.thisPerson) for (const d of person.devices) kept.add(d.memberId);
+		const state = await this.#engine.membership(vaultId);
+		for (const id of state?.members.keys() ?? []) if (!kept.has(id)) await this.#engine.removeMember(vaultId, id, true);
+		await this.#engine.whenSynced(vaultId);
+		const record = await this.#openRecord(vaultId);
+		return handOverSummary(record.doc(), record.view(), this.#metas.get(vaultId)?.createdAt ?? 0);
+	}
+
+	/**
+	 * Removes a device (or an invitation not used yet) from a record and rotates the record's
+	 * key: the relay refuses the device at once, and it cannot read anything written after.
+	 * Devices offline now get the new key when they reconnect. Needs the relay
+	 * (OfflineError); ForbiddenError for this device itself or the recovery key.
 	 */
 	async removeDevice(vaultId: string, memberId: string): Promise<void> {
 		this.#assertKnown(vaultId);
@@ -758,13 +982,16 @@ export class Session {
 	}
 
 	/**
-	 * Names this device in every record of the session (the name travels encrypted in the
-	 * record). Throws RecordValidationError for an empty or too long name, before any write.
+	 * Names this device, with its person, in every record of the session it may write (the
+	 * name travels encrypted in the record; a reader's writes would be refused, so a reader
+	 * shows by its id until a guardian's device names it). Throws RecordValidationError for
+	 * an empty or too long name, before any write.
 	 */
 	async renameThisDevice(name: string): Promise<void> {
 		const device = this.#requireDevice();
 		const checked = checkDeviceName(name);
 		for (const vaultId of [...this.#vaultKeys.keys()]) {
+			if (this.role(vaultId) === 'reader') continue;
 			let record: OpenRecord;
 			try {
 				record = await this.#openRecord(vaultId);
@@ -773,14 +1000,19 @@ export class Session {
 				if (e instanceof UnknownRecordError) continue;
 				throw e;
 			}
-			await record.change((doc) => setDeviceName(doc, device.deviceId, checked));
+			await record.change((doc) => setDeviceName(doc, device.deviceId, checked, this.#person));
 		}
 	}
 
 	/**
 	 * Adds the records of an invitation `link` to this device (one already set up: another
-	 * record of the patient's, a child's record from the other parent). Resolves with the
-	 * vault ids added, once received. Throws like `Carnet.join`.
+	 * record of the patient's, a child's record from the other parent), with the role the
+	 * invitation grants. Where that role is `admin`, this device then adds its person's other
+	 * devices (the admins of its other records whose entry names this person) with a lockbox
+	 * each, and writes its own entry and theirs: they show at once and adopt the record on
+	 * their next connection. A reader may add no one: only this device joins, and its entry
+	 * stays unwritten (the relay refuses a reader's changes). Resolves with the vault ids
+	 * added, once received. Throws like `Carnet.join`.
 	 */
 	async acceptInvite(link: string): Promise<string[]> {
 		const device = this.#requireDevice();
@@ -790,14 +1022,51 @@ export class Session {
 		if (Date.now() >= invite.expires.getTime()) throw new InviteExpiredError();
 		const relay = this.#engine.relay;
 		if (invite.relay !== undefined && syncUrl(invite.relay) !== relay.url) throw new CarnetError('other_relay', 'the invitation is for another relay');
+		const others = await this.#ownDevices();
 		const joined = await withSocket(relay, async (socket) => {
 			await socket.auth(device.sign);
 			const grants = (await authInvites(socket, invite)).filter((grant) => !this.#vaultKeys.has(grant.vaultId));
-			return joinVaults(socket, identityOf(device), grants);
+			const records: Joined[] = [];
+			for (const record of await joinVaults(socket, identityOf(device), grants)) {
+				records.push(await addOwnDevices(socket, record, identityOf(device), others));
+			}
+			return records;
 		});
 		for (const record of joined) await this.#engine.adopt(record);
 		for (const { vaultId } of joined) await this.#engine.whenSynced(vaultId);
+		const name = await this.#deviceName();
+		for (const { vaultId, chain } of joined) {
+			if (this.role(vaultId) === 'reader') continue;
+			const added = others.filter((other) => chain.state.members.get(other.id)?.addedBy === this.deviceId);
+			const record = await this.#openRecord(vaultId);
+			await record.change((doc) => {
+				if (name !== undefined) setDeviceName(doc, this.deviceId, name, this.#person);
+				for (const other of added) setDeviceName(doc, other.id, other.name, this.#person);
+			});
+			await this.#engine.whenSynced(vaultId);
+		}
 		return joined.map((j) => j.vaultId);
+	}
+
+	/**
+	 * This person's other devices (docs/FAMILY.md §3): the admins of this device's records, as
+	 * their chains stored here know them, whose entry names this device's person. Only the
+	 * records this person created count: in a record shared with others, any guardian could
+	 * write an entry claiming this person for their own device, and be added to every record
+	 * this person joins next.
+	 */
+	async #ownDevices(): Promise<OwnDevice[]> {
+		const found = new Map<string, OwnDevice>();
+		for (const { vaultId } of this.records()) {
+			const [state, record] = await Promise.all([this.#engine.membership(vaultId), this.#heldRecord(vaultId)]);
+			if (state === undefined || record === undefined || creatorOf(state) !== this.#person.id) continue;
+			for (const [id, entry] of deviceEntries(record.doc())) {
+				const member = state.members.get(id);
+				if (id === this.deviceId || found.has(id) || member?.role !== 'admin' || entry.person.id !== this.#person.id) continue;
+				found.set(id, { id, box: member.box, name: entry.name });
+			}
+		}
+		return [...found.values()];
 	}
 
 	/**
@@ -816,7 +1085,8 @@ export class Session {
 
 		const kdf = newKdfParams();
 		const wrappingKey = deriveKey(newPassphrase, kdf);
-		const updated: DeviceEntry = wrapDevice(device, wrappingKey, kdf, entry);
+		// The person is sealed to the box key, which a new passphrase does not change.
+		const updated: DeviceEntry = { ...wrapDevice(device, wrappingKey, kdf, entry), ...(entry.person === undefined ? {} : { person: entry.person }) };
 		wrappingKey.fill(0);
 		this.#assertUnlocked();
 
@@ -872,6 +1142,10 @@ export class Session {
 		}
 		await Promise.all([tx.store.put({ ...entry, meta: sealMeta(vaultId, vaultKey, updated) }, vaultId), tx.done]);
 		this.#metas.set(vaultId, updated);
+	}
+
+	#assertAdmin(vaultId: string): void {
+		if (this.role(vaultId) !== 'admin') throw new ForbiddenError('a read-only member cannot do this');
 	}
 
 	#assertKnown(vaultId: string): void {
@@ -936,7 +1210,8 @@ function identityOf(device: DeviceKeys): Identity {
 /**
  * The local entries of a record this device joined through the relay: a fresh LOCAL key
  * (never sent anywhere) sealed to the device and the recovery key, the record's display
- * metadata, and its sync state sealed under the local key.
+ * metadata (with this device's role when it reads only), and its sync state sealed under
+ * the local key.
  */
 function joinedRecord(
 	db: IDBPDatabase<CarnetDB>,
@@ -944,7 +1219,8 @@ function joinedRecord(
 	createdAt: number,
 	state: SyncState,
 	device: DeviceKeys,
-	recoveryBox: Uint8Array
+	recoveryBox: Uint8Array,
+	role: RecordRole
 ): { entry: VaultEntry; state: Uint8Array; localKey: Uint8Array } {
 	const localKey = randomBytes(VAULT_KEY_BYTES);
 	const store = new SyncStore(db, vaultId, localKey);
@@ -954,7 +1230,7 @@ function joinedRecord(
 				v: 1,
 				vaultId,
 				lockboxes: [makeLockbox(localKey, device.box.publicKey, 'device'), makeLockbox(localKey, recoveryBox, 'recovery')],
-				meta: sealMeta(vaultId, localKey, { name: '', createdAt })
+				meta: sealMeta(vaultId, localKey, { name: '', createdAt, ...(role === 'reader' ? { role } : {}) })
 			},
 			state: store.sealState(state),
 			localKey
@@ -962,4 +1238,75 @@ function joinedRecord(
 	} finally {
 		store.close();
 	}
+}
+
+/** How many characters of its id name a device or person nobody named (as core `people` does). */
+const UNNAMED_ID_CHARS = 8;
+
+/** A device of this person's, as `acceptInvite` adds it to a record: its keys from a chain, its name from a record. */
+interface OwnDevice extends MemberRef {
+	name: string;
+}
+
+/** A person name from `text` (a record's display name, a device name), cut to what a person name holds; the id's start when empty. */
+function personName(text: string | undefined, deviceId: string): string {
+	const name = [...(text ?? '').trim()].slice(0, PERSON_NAME_MAX).join('').trim();
+	return name === '' ? deviceId.slice(0, UNNAMED_ID_CHARS) : name;
+}
+
+/**
+ * Whose person a device takes when it joins a record (docs/FAMILY.md §1): the device whose
+ * invitation added it, or the record's creator (op 0's member, the only one that added itself) when
+ * the recovery key did (restore, recover) or when the chain stored here predates the device.
+ */
+function introducerOf(state: MembershipState, deviceId: string): string | undefined {
+	const by = state.members.get(deviceId)?.addedBy;
+	const signer = by === undefined ? undefined : (state.members.get(by) ?? state.removed.get(by));
+	if (signer?.role === 'invite') return signer.addedBy;
+	return signer?.role === 'admin' ? signer.id : creatorOf(state);
+}
+
+/** The device that created the record: op 0's member, the only one that added itself. */
+function creatorOf(state: MembershipState): string | undefined {
+	return [...state.members.values(), ...state.removed.values()].find((m) => m.addedBy === m.id)?.id;
+}
+
+/**
+ * Adds this person's other `devices` to a record `device` just joined, as admins, each with a
+ * lockbox `device` signs; only when `device` joined it as an admin (a reader may add no one).
+ * A device already a member, or removed from it once (the chain refuses its id again), is left.
+ */
+async function addOwnDevices(socket: RelaySocket, joined: Joined, device: Identity, devices: readonly OwnDevice[]): Promise<Joined> {
+	let { chain, keys } = joined;
+	if (roleIn(chain.state, device.id) !== 'admin') return joined;
+	for (const other of devices) {
+		if (chain.state.members.has(other.id) || chain.state.removed.has(other.id)) continue;
+		({ chain, keys } = await addDevice(socket, chain, keys, device, other, 'admin'));
+	}
+	return { vaultId: joined.vaultId, chain, keys };
+}
+
+/** What a hand-over resolves with: when the record began, how much it holds, and who wrote it. */
+function handOverSummary(doc: RecordDoc, view: RecordView, createdAt: number): HandOverSummary {
+	const authors = new Set<string>();
+	let entries = 0;
+	for (const section of LIST_SECTIONS) {
+		for (const entry of view.sections[section]) {
+			if (section !== 'documents') entries++;
+			authors.add(entry.createdBy).add(entry.updatedBy);
+		}
+	}
+	for (const singleton of [view.identity, view.directives]) if (singleton !== null) authors.add(singleton.updatedBy);
+	const names = new Set<string>();
+	for (const author of authors) {
+		const name = authorName(doc, author);
+		// People only: a professional's contribution through a share is not "written by" a holder.
+		if (name?.kind === 'device') names.add(name.person);
+	}
+	return {
+		since: new Date(createdAt).toISOString().slice(0, 10),
+		entries,
+		documents: view.sections.documents.length,
+		authors: [...names].sort((a, b) => a.localeCompare(b, 'fr'))
+	};
 }

@@ -71,6 +71,12 @@ export interface DeviceEntry {
 	 * records until `recover` (which knows the phrase) fills it in.
 	 */
 	recoveryId?: string;
+	/**
+	 * The person this device belongs to (docs/FAMILY.md §1), `{id, name}` as JSON sealed to
+	 * `boxPublicKey` (keyring.sealPerson): only the unlocked device reads it. Absent from
+	 * devices set up before people existed: unlock writes the fallback.
+	 */
+	person?: Uint8Array;
 }
 
 /** One record's entry. */

@@ -141,7 +141,10 @@ export class InviteUsedError extends CarnetError {
 	}
 }
 
-/** The operation is not allowed on this member (removing this device itself, or the recovery key). */
+/**
+ * The operation is not allowed: on this member (removing this device itself, its own person,
+ * or the recovery key), or to this device (a read-only member's write, invitation, removal).
+ */
 export class ForbiddenError extends CarnetError {
 	constructor(message: string) {
 		super('forbidden', message);

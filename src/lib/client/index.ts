@@ -9,8 +9,12 @@ export {
 	type CarnetOpenOptions,
 	type CreateOptions,
 	type CreateResult,
+	type DevicePerson,
+	type HandOverSummary,
 	type JoinResult,
+	type PersonInfo,
 	type RecordInfo,
+	type RecordRole,
 	type StatusListener
 } from './carnet';
 export { type MemberInfo, type RelayEvent, type SyncEngine, type SyncIssue, type SyncStatus } from './sync/engine';

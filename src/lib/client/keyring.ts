@@ -47,6 +47,18 @@ export interface VaultMeta {
 	name: string;
 	/** ms since the epoch; orders the record picker (encrypted like the name: it is a birth-ish date). */
 	createdAt: number;
+	/**
+	 * Set when this device joined the record as a read-only member. Kept here so that the
+	 * role answers synchronously at unlock (a member's role never changes: the chain has no
+	 * op for it), for the UI and for refusing a reader's writes before they are stored.
+	 */
+	role?: 'reader';
+}
+
+/** The person this device belongs to (docs/FAMILY.md §1). */
+export interface PersonRef {
+	id: string;
+	name: string;
 }
 
 /** A fresh device: new key pairs, and its id (base64url of the Ed25519 public key). */
@@ -170,13 +182,33 @@ export function openMeta(vaultId: string, vaultKey: Uint8Array, sealed: Uint8Arr
 	try {
 		const parsed = JSON.parse(utf8Decode(decrypt(key, sealed, utf8Encode(VAULT_META_AD + vaultId)))) as unknown;
 		if (typeof parsed === 'object' && parsed !== null && typeof (parsed as VaultMeta).name === 'string') {
-			const { name, createdAt } = parsed as VaultMeta;
-			return { name, createdAt: typeof createdAt === 'number' ? createdAt : 0 };
+			const { name, createdAt, role } = parsed as VaultMeta;
+			return { name, createdAt: typeof createdAt === 'number' ? createdAt : 0, ...(role === 'reader' ? { role } : {}) };
 		}
 		return undefined;
 	} catch {
 		return undefined;
 	} finally {
 		key.fill(0);
+	}
+}
+
+/**
+ * The device entry's person, sealed to the device's own box key: a person's name is personal
+ * data, and nothing in the device store is readable before unlock (db.ts).
+ */
+export function sealPerson(boxPublicKey: Uint8Array, person: PersonRef): Uint8Array {
+	return seal(boxPublicKey, utf8Encode(JSON.stringify({ id: person.id, name: person.name })));
+}
+
+/** The person sealed in a device entry, or undefined when absent or unreadable (then the fallback applies). */
+export function openPerson(box: BoxKeyPair, sealed: Uint8Array | undefined): PersonRef | undefined {
+	if (sealed === undefined) return undefined;
+	try {
+		const value = JSON.parse(utf8Decode(openSealed(box, sealed))) as { id?: unknown; name?: unknown };
+		return typeof value.id === 'string' && typeof value.name === 'string' ? { id: value.id, name: value.name } : undefined;
+	} catch (e) {
+		if (e instanceof CryptoError || e instanceof SyntaxError) return undefined;
+		throw e;
 	}
 }

@@ -24,7 +24,7 @@ import {
 } from '../core/record';
 import type { CarnetDB } from './db';
 import { DocStore, sameHeads } from './doc-store';
-import { CorruptChunkError, LockedError, UnknownRecordError, UnreadableRecordError } from './errors';
+import { CorruptChunkError, ForbiddenError, LockedError, UnknownRecordError, UnreadableRecordError } from './errors';
 import { EncryptedStorageAdapter } from './storage-adapter';
 
 /** What `change` callbacks receive besides the document: the context record operations want. */
@@ -48,7 +48,8 @@ export interface RecordHandle {
 	/**
 	 * Runs `fn` inside one Automerge change with ctx = { author, now }. If `fn` throws (e.g.
 	 * RecordValidationError) the change is rolled back, nothing is stored and the error
-	 * propagates. Resolves once the change is in memory; `flush()` waits for the disk.
+	 * propagates. Resolves once the change is in memory; `flush()` waits for the disk. On a
+	 * read-only member's device throws ForbiddenError without running `fn`.
 	 */
 	change(fn: RecordChangeFn): Promise<void>;
 	/** Resolves once every change so far is written to IndexedDB. */
@@ -91,6 +92,11 @@ interface OpenParams {
 	onNameChange?: (name: string) => Promise<void>;
 	/** Called after every local change, so the sync engine can send it. */
 	onLocalChange?: () => void;
+	/**
+	 * False on a read-only member's device: its changes could never leave it (the relay
+	 * refuses a reader's envelopes), so they are refused before anything is stored.
+	 */
+	writable?: () => boolean;
 }
 
 /** See RecordHandle. Created by the Session; `close()` is called by `lock()`. */
@@ -101,6 +107,7 @@ export class OpenRecord implements RecordHandle {
 	readonly #adapter: EncryptedStorageAdapter;
 	readonly #onNameChange?: (name: string) => Promise<void>;
 	readonly #onLocalChange?: () => void;
+	readonly #writable?: () => boolean;
 	#subscribers = new Set<(view: RecordView) => void>();
 	#viewDoc: RecordDoc | undefined;
 	#view: RecordView | undefined;
@@ -111,6 +118,7 @@ export class OpenRecord implements RecordHandle {
 		this.author = params.author;
 		this.#onNameChange = params.onNameChange;
 		this.#onLocalChange = params.onLocalChange;
+		this.#writable = params.writable;
 		this.#store = store;
 		this.#adapter = adapter;
 	}
@@ -207,6 +215,7 @@ export class OpenRecord implements RecordHandle {
 	/** See RecordHandle.change. */
 	async change(fn: RecordChangeFn): Promise<void> {
 		this.#assertOpen();
+		if (this.#writable?.() === false) throw new ForbiddenError('a read-only member cannot change this record');
 		const before = recordIdentityText(this.#store.doc);
 		const ctx: ChangeContext = { author: this.author, now: new Date() };
 		// Automerge rolls the transaction back when fn throws, and the error propagates.

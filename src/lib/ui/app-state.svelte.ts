@@ -12,6 +12,8 @@ import {
 import type { RecordView } from '$lib/core/record';
 import { readIdleMinutes, storeIdleMinutes, watchIdle } from './idle';
 import { syncOf, type SyncSession, type SyncStatus } from './sync-api';
+import { familyOf, type RecordRole } from './family-api';
+import type { NewIdentity } from './identity';
 
 export type Status = 'loading' | 'no-device' | 'locked' | 'unlocked' | 'failed';
 
@@ -31,6 +33,8 @@ class AppState {
 	idleMinutes = $state(5);
 	/** The open record's sync status (null while locked). */
 	sync = $state.raw<SyncStatus | null>(null);
+	/** This device's role in the open record: a reader sees no control that would change it. */
+	role = $state<RecordRole>('admin');
 
 	#carnet: Carnet | null = null;
 	#unsubscribe: (() => void) | null = null;
@@ -59,7 +63,7 @@ class AppState {
 
 	/** Onboarding step 1: creates the device and the first record. Does not unlock the UI
 	 * yet: the recovery phrase must be shown and confirmed first (see `adopt`). */
-	create(passphrase: string, identity: { givenName: string; familyName: string; birthDate: string }) {
+	create(passphrase: string, identity: NewIdentity) {
 		return this.carnet.create({ passphrase, identity });
 	}
 
@@ -156,6 +160,25 @@ class AppState {
 			this.view = view;
 		});
 		this.sync = syncOf(this.session)?.sync.status(vaultId) ?? null;
+		this.refreshRole();
+	}
+
+	/** A new record (a child's) held by this person, then opened. */
+	async createRecord(identity: NewIdentity): Promise<void> {
+		if (!this.session) throw new LockedError();
+		const vaultId = await this.session.createRecord(identity);
+		this.refreshRecords();
+		await this.openRecord(vaultId);
+	}
+
+	/** Reads the role again: an invitation accepted or a guardian's change of membership moves it. */
+	refreshRole(): void {
+		const family = familyOf(this.session);
+		this.role = family && this.vaultId ? family.role(this.vaultId) : 'admin';
+	}
+
+	get readOnly(): boolean {
+		return this.role === 'reader';
 	}
 
 	/**
@@ -211,7 +234,14 @@ class AppState {
 		const sync = syncOf(session)?.sync;
 		if (!sync) return;
 		this.#stopSync = sync.subscribe((vaultId, status) => {
-			if (vaultId === this.vaultId && this.session === session) this.sync = status;
+			if (this.session !== session) return;
+			// A record this device adopted by itself (another device of this person joined it):
+			// the record switcher lists it.
+			if (!this.records.some((record) => record.vaultId === vaultId)) this.refreshRecords();
+			if (vaultId !== this.vaultId) return;
+			// Membership arrives with sync: caught up again, the role may have changed.
+			if (status.state === 'synced' && this.sync?.state !== 'synced') this.refreshRole();
+			this.sync = status;
 		});
 		if (this.vaultId) this.sync = sync.status(this.vaultId);
 		// The browser knows first when the network goes: an open WebSocket can stay "open" for

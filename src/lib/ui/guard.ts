@@ -4,13 +4,16 @@ import type { Status } from './app-state.svelte';
 export const ONBOARDING_PATH = '/welcome';
 export const UNLOCK_PATH = '/unlock';
 export const RECOVER_PATH = '/recover';
-/** A new device joins with an invitation from another device. */
+/**
+ * Invitations: a new device joins with one from another device; a set-up device joins another
+ * person's record with one (docs/FAMILY.md §3), after unlocking.
+ */
 export const LINK_PATH = '/link';
 /** A brand-new device gets the record back from the relay with the recovery phrase. */
 export const RESTORE_PATH = '/restore';
 const NEW_DEVICE_PATHS = [ONBOARDING_PATH, LINK_PATH, RESTORE_PATH];
 const LOCKED_PATHS = [UNLOCK_PATH, RECOVER_PATH];
-const OUTSIDE_PATHS = [...NEW_DEVICE_PATHS, UNLOCK_PATH, RECOVER_PATH];
+const OUTSIDE_PATHS = [ONBOARDING_PATH, RESTORE_PATH, UNLOCK_PATH, RECOVER_PATH];
 
 /** A same-app path to return to after unlocking, or null. */
 export function safeNext(raw: string | null): string | null {
@@ -30,10 +33,12 @@ export function redirectFor(status: Status, url: URL): string | null {
 			return NEW_DEVICE_PATHS.includes(path) ? null : ONBOARDING_PATH;
 		case 'locked': {
 			if (LOCKED_PATHS.includes(path)) return null;
-			const next = NEW_DEVICE_PATHS.includes(path) ? null : safeNext(path + url.search);
+			// A locked device opening an invitation unlocks first, then comes back to /link.
+			const next = safeNext(path + url.search);
 			return next && next !== '/' ? `${UNLOCK_PATH}?next=${encodeURIComponent(next)}` : UNLOCK_PATH;
 		}
 		case 'unlocked':
+			// /link stays: an unlocked device accepts another person's invitation there.
 			if (!OUTSIDE_PATHS.includes(path)) return null;
 			return safeNext(url.searchParams.get('next')) ?? '/';
 	}

@@ -5,7 +5,9 @@ import {
 	FIELDS,
 	LIST_SECTIONS,
 	SINGLETON_SECTIONS,
+	type AuthorName,
 	type FieldDescriptor,
+	type FieldDifference,
 	type Issue,
 	type ListSectionId,
 	type RecordView,
@@ -35,6 +37,23 @@ export function personName(view: RecordView | null): string {
 	const identity = view?.identity;
 	if (!identity) return '';
 	return [identity.givenName, identity.familyName].filter(Boolean).join(' ');
+}
+
+/** "Julien (Pixel 8)", the person alone when the device has no name; '' when unknown. */
+export function authorLabel(author: AuthorName | null): string {
+	if (!author) return '';
+	return author.device ? t('author.withDevice', { person: author.person, device: author.device }) : author.person;
+}
+
+/** "Lot : AB123 ; Date : 12 mars 2024": the fields a concurrent version had otherwise. */
+export function differencesText(section: ListSectionId, differences: readonly FieldDifference[]): string {
+	return differences
+		.map(({ name, value }) => {
+			const field = FIELDS[section].find((f) => f.name === name);
+			const shown = field ? formatValue(section, field, value) : String(value ?? '');
+			return `${fieldLabel(section, name)}${t('punct.colon')}${shown || t('conflict.empty')}`;
+		})
+		.join(t('punct.semicolon'));
 }
 
 /** A field's value as text, or '' when absent. */

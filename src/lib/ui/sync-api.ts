@@ -56,7 +56,14 @@ export function syncOf(session: Session | null): SyncSession | null {
 	return session;
 }
 
-export type InviteCheck = { ok: true; link: string } | { ok: false; code: 'invalid_link' | 'invite_expired' };
+export type InviteCheck =
+	| {
+			ok: true;
+			link: string;
+			/** It invites another person to one record (docs/FAMILY.md §3), not a device of the inviter's. */
+			forPerson: boolean;
+	  }
+	| { ok: false; code: 'invalid_link' | 'invite_expired' };
 
 /**
  * Checks a scanned or pasted text before asking for a passphrase: a Carnet invitation
@@ -69,7 +76,7 @@ export function checkInvite(text: string, now = Date.now()): InviteCheck {
 	if (!parsed.ok) return { ok: false, code: 'invalid_link' };
 	parsed.invite.seed.fill(0);
 	if (parsed.invite.expires.getTime() <= now) return { ok: false, code: 'invite_expired' };
-	return { ok: true, link };
+	return { ok: true, link, forPerson: parsed.invite.forPerson === true };
 }
 
 // An invitation found in the address bar at start-up (`/link#carnet-invite:/…`), already

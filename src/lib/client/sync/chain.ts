@@ -9,12 +9,13 @@ import { CryptoError, type BoxKeyPair, type SignKeyPair } from '../../core/crypt
 import { MAX_OPS_PER_FRAME, type MembershipOp } from '../../core/protocol';
 import {
 	addOp,
+	canAdminister,
 	makeLockbox,
-	memberRef,
 	openLockbox,
 	replayMembership,
 	unwrapHistory,
 	verifyLockbox,
+	type MemberRef,
 	type MembershipState
 } from '../../core/sync';
 import { IntegrityError, RelayError } from '../errors';
@@ -114,9 +115,13 @@ export async function retryOnConflict<T>(attempt: () => Promise<T>, refresh: () 
 }
 
 /**
- * Adds `device` to the vault as an admin, the op signed by `signer` (an invitation, the
- * recovery key or an admin), with a lockbox of the current epoch's key that the device seals
- * to itself (the op makes it an admin, so the chain after it accepts that signature). On a
+ * Adds `device` to the vault with `role`, the op signed by `signer` (an invitation, the
+ * recovery key or an admin), with a lockbox of the current epoch's key. Who signs the lockbox:
+ * the device itself when it becomes an admin and its keys are here (joining: the chain after
+ * the op accepts that signature, so it never depends on its signer's key again), else an
+ * administering signer (an admin adding its person's other devices). A reader added by an
+ * invitation gets none: nobody who may sign one is at hand, and it reads with the keys the
+ * invitation handed over (`keys`), then with the lockboxes every rotation seals to it. On a
  * concurrent membership change the chain and keys are fetched again and the add retried.
  * Returns the chain with the device in it and every key known then.
  */
@@ -125,17 +130,19 @@ export async function addDevice(
 	chain: Chain,
 	keys: Map<number, Uint8Array>,
 	signer: Identity,
-	device: Identity
+	device: MemberRef & { sign?: SignKeyPair },
+	role: 'admin' | 'reader'
 ): Promise<{ chain: Chain; keys: Map<number, Uint8Array> }> {
-	const ref = memberRef(device);
+	const ref: MemberRef = { id: device.id, box: device.box };
 	return retryOnConflict(
 		async () => {
 			const { state } = chain;
 			const key = keys.get(state.epoch);
 			if (key === undefined) throw new IntegrityError('no_key', "no usable lockbox for the vault's current epoch");
-			const op = addOp(state, signer.sign, { ...ref, role: 'admin' }, new Date());
-			const lockbox = makeLockbox(device.sign, state.vault, state.epoch, ref, key);
-			await socket.request({ type: 'append', vault: state.vault, op, lockboxes: [lockbox] }, 'ok');
+			const op = addOp(state, signer.sign, { ...ref, role }, new Date());
+			const sealer = role === 'admin' && device.sign !== undefined ? device.sign : canAdminister(state, signer.id) ? signer.sign : undefined;
+			const lockboxes = sealer === undefined ? [] : [makeLockbox(sealer, state.vault, state.epoch, ref, key)];
+			await socket.request({ type: 'append', vault: state.vault, op, lockboxes }, 'ok');
 			return { chain: extendChain(chain, [op]), keys };
 		},
 		async () => {

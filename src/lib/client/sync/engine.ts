@@ -9,12 +9,13 @@ import type { IDBPDatabase } from 'idb';
 import type * as Automerge from '@automerge/automerge';
 import { randomBytes } from '../../core/crypto';
 import type { RecordDoc } from '../../core/record';
-import { INVITE_SEED_BYTES, INVITE_TTL_MS, MAX_INVITE_VAULTS, inviteKeys, inviteLink, memberId } from '../../core/sync';
+import type { OpMember } from '../../core/protocol';
+import { INVITE_SEED_BYTES, MAX_INVITE_VAULTS, inviteKeys, inviteLink, memberRef, type MembershipState } from '../../core/sync';
 import type { CarnetDB } from '../db';
 import { CarnetError, LockedError, OfflineError, UnknownRecordError } from '../errors';
 import type { OpenRecord } from '../record-handle';
 import { fetchChain, fetchKeys, type Identity } from './chain';
-import { joinedState, type Joined } from './enrol';
+import { joinedState, roleIn, type Joined } from './enrol';
 import { RelaySocket, syncUrl, type PushFrame, type WebSocketConstructor } from './socket';
 import { SyncStore, type SyncState } from './store';
 import { VaultSync, type MemberInfo, type SyncIssue, type SyncStatus, type VaultHost } from './vault';
@@ -62,9 +63,10 @@ export interface SessionPort extends Omit<VaultHost, 'notify' | 'inTurn'> {
 	localKey(vaultId: string): Uint8Array | undefined;
 	/**
 	 * Adds a record this device joined through the relay: a new local key sealed to this
-	 * device and the recovery key, and `state`, in one transaction. `createdAt` orders it.
+	 * device and the recovery key, and `state`, in one transaction. `createdAt` orders it;
+	 * `role` is this device's in the record (a reader's writes are refused before storing).
 	 */
-	addVault(vaultId: string, createdAt: number, state: SyncState): Promise<void>;
+	addVault(vaultId: string, createdAt: number, state: SyncState, role: 'admin' | 'reader'): Promise<void>;
 	/** Stores a document received from the relay as the record and returns it open. */
 	adoptDocument(vaultId: string, doc: Automerge.Doc<RecordDoc>): Promise<OpenRecord>;
 }
@@ -75,6 +77,16 @@ export interface SessionPort extends Omit<VaultHost, 'notify' | 'inTurn'> {
  * missed while offline (docs/SHARING.md, "Live").
  */
 export type RelayEvent = { type: 'notice'; vault: string; kind: 'access' | 'contribution'; seq: number } | { type: 'connected' };
+
+/**
+ * What an invitation grants: a new device of this person (every record, admin, 10 minutes)
+ * or another person (one record, the role chosen, 30 minutes, the link marked `p: 1`).
+ */
+export interface InviteTerms {
+	grants: 'admin' | 'reader';
+	ttlMs: number;
+	forPerson: boolean;
+}
 
 /** First retry delay; doubles on every failure up to RETRY_MAX_MS, then jittered. */
 const RETRY_BASE_MS = 500;
@@ -248,11 +260,12 @@ export class Engine implements SyncEngine {
 	}
 
 	/**
-	 * Invites a new device into `vaultIds`: one seed, one invitation key pair per record, each
-	 * added (grants admin, 10 minutes) with a lockbox of the current key. The records' pending
-	 * changes go out first, so the new device finds them on the relay.
+	 * Invites into `vaultIds` on `terms`: one seed, one invitation key pair per record, each
+	 * added (granting `terms.grants` until `terms.ttlMs` from now) with a lockbox of the
+	 * current key. The records' pending changes go out first, so the newcomer finds them on
+	 * the relay.
 	 */
-	async invite(vaultIds: readonly string[]): Promise<{ link: string; expiresAt: Date }> {
+	async invite(vaultIds: readonly string[], terms: InviteTerms): Promise<{ link: string; expiresAt: Date }> {
 		if (vaultIds.length === 0) throw new UnknownRecordError();
 		if (vaultIds.length > MAX_INVITE_VAULTS) throw new CarnetError('too_many_records', `one invitation adds at most ${MAX_INVITE_VAULTS} records`);
 		const appOrigin = this.#appOrigin;
@@ -261,21 +274,41 @@ export class Engine implements SyncEngine {
 		const vaults = await Promise.all(vaultIds.map((id) => this.#whenSynced(id, true, deadline)));
 		const seed = randomBytes(INVITE_SEED_BYTES);
 		// Whole seconds: the link carries the expiry in seconds and the ops must agree with it.
-		const expiresAt = new Date(Math.floor((Date.now() + INVITE_TTL_MS) / 1000) * 1000);
+		const expiresAt = new Date(Math.floor((Date.now() + terms.ttlMs) / 1000) * 1000);
 		for (const [i, vault] of vaults.entries()) {
 			const keys = inviteKeys(seed, i);
-			await vault.addInvite({ ...keys, id: memberId(keys.sign.publicKey) }, expiresAt);
+			await vault.addMember({ ...memberRef(keys), role: 'invite', grants: terms.grants, expires: expiresAt.toISOString() });
 		}
 		const relay = this.#url === syncUrl(appOrigin) ? undefined : this.#url;
-		const link = inviteLink(appOrigin, { vaults: vaultIds, seed, expires: expiresAt, ...(relay === undefined ? {} : { relay }) });
+		const link = inviteLink(appOrigin, {
+			vaults: vaultIds,
+			seed,
+			expires: expiresAt,
+			...(relay === undefined ? {} : { relay }),
+			...(terms.forPerson ? { forPerson: true } : {})
+		});
 		seed.fill(0);
 		return { link, expiresAt };
 	}
 
-	/** Removes a member from the record and rotates its key. */
-	async removeMember(vaultId: string, memberId: string): Promise<void> {
+	/** Removes a member from the record and rotates its key; the recovery key only with `recovery` (VaultSync.removeMember). */
+	async removeMember(vaultId: string, memberId: string, recovery = false): Promise<void> {
 		const vault = await this.#whenSynced(vaultId, false, Date.now() + RELAY_WAIT_MS);
-		await vault.removeMember(memberId);
+		await vault.removeMember(memberId, recovery);
+	}
+
+	/** Adds `member` to the record, signed by this device, with a lockbox of the current key. */
+	async addMember(vaultId: string, member: OpMember): Promise<void> {
+		const vault = await this.#whenSynced(vaultId, false, Date.now() + RELAY_WAIT_MS);
+		await vault.addMember(member);
+	}
+
+	/**
+	 * The record's verified membership as last seen, without waiting for the relay; undefined
+	 * while the record was never on it.
+	 */
+	async membership(vaultId: string): Promise<MembershipState | undefined> {
+		return (await this.#vault(vaultId)).membership;
 	}
 
 	/**
@@ -285,8 +318,9 @@ export class Engine implements SyncEngine {
 	async adopt(joined: Joined): Promise<void> {
 		const { vaultId } = joined;
 		if (this.#vaults.has(vaultId) || this.#loading.has(vaultId)) return;
-		const { createdAt, state } = joinedState(this.#port.device().id, joined);
-		await this.#port.addVault(vaultId, createdAt, state);
+		const me = this.#port.device().id;
+		const { createdAt, state } = joinedState(me, joined);
+		await this.#port.addVault(vaultId, createdAt, state, roleIn(joined.chain.state, me));
 		const vault = await this.#load(vaultId);
 		if (this.#socket !== undefined) void vault.start(this.#socket);
 	}

@@ -4,7 +4,7 @@
  * new phone restored from the phrase, a device re-keyed by `recover`). Every record is read
  * and checked before any is changed, so a refused link adds the device nowhere.
  */
-import { memberId, inviteKeys, removeMember, type Invite } from '../../core/sync';
+import { memberId, memberRef, inviteKeys, removeMember, type Invite, type MembershipState } from '../../core/sync';
 import { InviteExpiredError, InviteUsedError, RelayError } from '../errors';
 import { addDevice, extendChain, fetchChain, fetchKeys, retryOnConflict, type Chain, type Identity } from './chain';
 import type { RelaySocket } from './socket';
@@ -46,8 +46,9 @@ export async function authInvites(socket: RelaySocket, invite: Invite): Promise<
 
 /**
  * Adds `device` (authenticated on `socket`) to every record of `grants`: reads each chain
- * and the keys its signer can open, then appends the `add` ops with the device's own
- * lockboxes. A record that already lists the device is only read.
+ * and the keys its signer can open, then appends the `add` ops, with the role an invitation
+ * grants (`admin` for the recovery key), and the device's own lockboxes when it becomes an
+ * admin (addDevice). A record that already lists the device is only read.
  */
 export async function joinVaults(socket: RelaySocket, device: Identity, grants: readonly Grant[]): Promise<Joined[]> {
 	const read: (Grant & { chain: Chain; keys: Map<number, Uint8Array> })[] = [];
@@ -63,7 +64,9 @@ export async function joinVaults(socket: RelaySocket, device: Identity, grants: 
 			joined.push({ vaultId, chain, keys });
 			continue;
 		}
-		joined.push({ vaultId, ...(await addDevice(socket, chain, keys, signer, device)) });
+		const invite = chain.state.members.get(signer.id);
+		const role = invite?.role === 'invite' ? invite.grants : 'admin';
+		joined.push({ vaultId, ...(await addDevice(socket, chain, keys, signer, { ...memberRef(device), sign: device.sign }, role)) });
 	}
 	return joined;
 }
@@ -98,6 +101,11 @@ export function joinedState(author: string, joined: Joined): { createdAt: number
 		createdAt: Date.parse(joined.chain.ops[0].at),
 		state: { ...emptyState(author), registered: true, ops: [...joined.chain.ops], keys: joined.keys }
 	};
+}
+
+/** A device's role in a chain it is a member of: a reader's, or else an admin's. */
+export function roleIn(state: MembershipState, deviceId: string): 'admin' | 'reader' {
+	return state.members.get(deviceId)?.role === 'reader' ? 'reader' : 'admin';
 }
 
 /** The recovery key a chain enrols (the first member with role recovery), if any. */

@@ -25,6 +25,7 @@ import {
 	VAULT_KEY_BYTES,
 	type Envelope,
 	type MembershipOp,
+	type OpMember,
 	type RelayFrame,
 	type Snapshot
 } from '../../core/protocol';
@@ -34,7 +35,6 @@ import {
 	createVault,
 	makeLockbox,
 	memberAt,
-	memberRef,
 	openEnvelope,
 	openSnapshot,
 	removeMember,
@@ -42,7 +42,7 @@ import {
 	sealEnvelope,
 	sealSnapshot,
 	addOp,
-	type InviteKeys
+	type MembershipState
 } from '../../core/sync';
 import { ForbiddenError, IntegrityError, OfflineError, RelayError } from '../errors';
 import { sameHeads } from '../doc-store';
@@ -391,16 +391,26 @@ export class VaultSync {
 		return out;
 	}
 
-	/** Adds the invitation key pair `invite` (grants admin, until `expires`) with a lockbox of the current key. */
-	async addInvite(invite: InviteKeys & { id: string }, expires: Date): Promise<void> {
+	/** The verified membership as this device last saw it; undefined before the record is on the relay. */
+	get membership(): MembershipState | undefined {
+		return this.#chain?.state;
+	}
+
+	/**
+	 * Adds `member` (an invitation key pair, a device of this person's, this device's own
+	 * recovery key at hand-over), the op signed by this device, with a lockbox of the current
+	 * key sealed to it, so an invitation reads at once and a device has its key when it adopts
+	 * the record.
+	 */
+	async addMember(member: OpMember): Promise<void> {
 		const socket = this.#requireReady();
 		const device = this.#host.device();
 		await retryOnConflict(
 			async () => {
 				const { state } = this.#chain!;
 				const key = this.#currentKey();
-				const ref = memberRef(invite);
-				const op = addOp(state, device.sign, { ...ref, role: 'invite', grants: 'admin', expires: expires.toISOString() }, new Date());
+				const ref = { id: member.id, box: member.box };
+				const op = addOp(state, device.sign, member, new Date());
 				const lockbox = makeLockbox(device.sign, this.id, state.epoch, ref, key);
 				await socket.request({ type: 'append', vault: this.id, op, lockboxes: [lockbox] }, 'ok');
 				this.#adoptChain(extendChain(this.#chain!, [op]));
@@ -411,16 +421,18 @@ export class VaultSync {
 	}
 
 	/**
-	 * Removes member `memberId` and rotates the key: the new epoch's key is sealed to every
-	 * remaining member's box key (which never rotates, so a device offline now gets it later).
+	 * Removes member `memberId` (a device, or an invitation not used yet) and rotates the key:
+	 * the new epoch's key is sealed to every remaining member's box key (which never rotates,
+	 * so a device offline now gets it later). The recovery key only with `recovery` (hand-over,
+	 * which has enrolled another one first): a record without one could not be restored.
 	 */
-	async removeMember(memberId: string): Promise<void> {
+	async removeMember(memberId: string, recovery = false): Promise<void> {
 		const socket = this.#requireReady();
 		const device = this.#host.device();
 		await this.#refreshChain(socket, true);
 		const target = this.#chain!.state.members.get(memberId);
-		if (target === undefined || target.role === 'invite') throw new ForbiddenError('no such device in this record');
-		if (target.role === 'recovery') throw new ForbiddenError('the recovery key cannot be removed');
+		if (target === undefined) throw new ForbiddenError('no such member in this record');
+		if (target.role === 'recovery' && !recovery) throw new ForbiddenError('the recovery key cannot be removed');
 		if (memberId === device.id) throw new ForbiddenError('a device cannot remove itself');
 		await retryOnConflict(
 			async () => {

@@ -86,8 +86,31 @@ export {
 	RECENT_DOCUMENTS,
 	conflicts,
 	recordView,
+	type EntryConflict,
+	type FieldDifference,
 	type RecordSummary,
 	type RecordView,
 	type VaccinationDue
 } from './view';
-export { DEVICE_NAME_MAX, checkDeviceName, deviceNames, ensureDevices, setDeviceName } from './devices';
+export {
+	DEVICE_NAME_MAX,
+	PERSON_NAME_MAX,
+	checkDeviceName,
+	checkPerson,
+	deviceEntries,
+	deviceNames,
+	ensureDevices,
+	setDeviceName,
+	type DeviceEntry,
+	type DevicePerson
+} from './devices';
+export {
+	authorName,
+	people,
+	type AuthorName,
+	type MemberRole,
+	type Person,
+	type PersonDevice,
+	type PersonRole,
+	type RecordMember
+} from './people';

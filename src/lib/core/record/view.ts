@@ -20,6 +20,7 @@
  * Views of one document share their arrays and entries, all frozen.
  */
 import * as Automerge from '@automerge/automerge';
+import { deviceEntries } from './devices';
 import { bucketOf } from './ids';
 import {
 	isMap,
@@ -31,6 +32,7 @@ import {
 	storedTexts,
 	type RecordDoc
 } from './layout';
+import { authorResolver, type AuthorName } from './people';
 import {
 	ACTIVITY_READER,
 	type ActivityEntry,
@@ -39,6 +41,7 @@ import {
 	type Identity
 } from './schema';
 import {
+	FIELDS,
 	LIST_SECTIONS,
 	MEASUREMENT_KIND_IDS,
 	specOf,
@@ -107,6 +110,32 @@ export interface RecordView {
 	 * asks, and left out of the view's comparisons and serialisation.
 	 */
 	shares(): readonly ShareInfo[];
+	/**
+	 * The versions of entry `id` that lost a concurrent edit, which the entry shows ("Also
+	 * changed at the same time by Claire: Lot: AB123") until someone edits it again. The same
+	 * on every device that has the same changes. A method, not enumerable, like `shares`.
+	 */
+	conflicts(section: ListSectionId, id: string): readonly EntryConflict[];
+	/**
+	 * Who `author` (an entry's `createdBy` / `updatedBy`, an activity line's `author`) is, from
+	 * the record's device entries (people.ts `authorName`); `null` when not a known kind of author.
+	 */
+	authorName(author: string): AuthorName | null;
+}
+
+/** A losing concurrent version of an entry. */
+export interface EntryConflict {
+	/** Its `updatedBy`: `authorName` names it. */
+	readonly author: string;
+	readonly updatedAt: string;
+	/** Its form fields (`FIELDS` order) whose value differs from the shown version's; never empty. */
+	readonly differences: readonly FieldDifference[];
+}
+
+/** A form field's value in a losing version; `undefined` when that version had it empty. */
+export interface FieldDifference {
+	readonly name: string;
+	readonly value: string | number | boolean | undefined;
 }
 
 type Row = Readonly<Record<string, unknown>>;
@@ -530,6 +559,24 @@ export function recordView(doc: RecordDoc, now: Date = new Date()): RecordView {
 	});
 	let shares: readonly ShareInfo[] | undefined;
 	Object.defineProperty(view, 'shares', { enumerable: false, value: () => (shares ??= readShares(doc, now)) });
+	// Kept per view, whose document is one version, never on Automerge objects: what
+	// getConflicts says is not cached on objects (module comment). One array per entry also
+	// lets the UI compare what it got last time.
+	const conflictsOf = new Map<string, readonly EntryConflict[]>();
+	Object.defineProperty(view, 'conflicts', {
+		enumerable: false,
+		value: (section: ListSectionId, id: string) => {
+			const key = `${section}/${id}`;
+			let found = conflictsOf.get(key);
+			if (found === undefined) conflictsOf.set(key, (found = entryConflicts(doc, section, id)));
+			return found;
+		}
+	});
+	let resolve: ((author: string) => AuthorName | null) | undefined;
+	Object.defineProperty(view, 'authorName', {
+		enumerable: false,
+		value: (author: string) => (resolve ??= authorResolver(deviceEntries(doc)))(author)
+	});
 	return Object.freeze(view);
 }
 
@@ -538,13 +585,60 @@ export function recordView(doc: RecordDoc, now: Date = new Date()): RecordView {
  * for a history view. Empty when there was no conflict or the entry is gone.
  */
 export function conflicts<S extends ListSectionId>(doc: RecordDoc, section: S, id: string): Entry<S>[] {
-	const bucket = doc.sections?.[section]?.[bucketOf(id)];
-	if (!isMap(bucket)) return [];
-	const current = storedText(bucket[id]);
 	const hidden = section === 'documents' ? { hidden: id in hiddenFlags(doc) } : {};
-	return Object.values(Automerge.getConflicts(bucket, id) ?? {})
+	return losingVersions(doc, section, id).losers.map((entry) => ({ ...entry, ...hidden }) as unknown as Entry<S>);
+}
+
+/** The readable losing versions of an entry, and the shown one (`undefined` when unreadable). */
+function losingVersions(doc: RecordDoc, section: ListSectionId, id: string): { winner: Row | undefined; losers: Row[] } {
+	const bucket = doc.sections?.[section]?.[bucketOf(id)];
+	if (!isMap(bucket) || !Object.hasOwn(bucket, id)) return { winner: undefined, losers: [] };
+	let values: Record<string, unknown> | undefined;
+	try {
+		// getConflicts answers only when there is more than one value.
+		values = Automerge.getConflicts(bucket, id);
+	} catch {
+		// The document was freed (its record closed): the shown version is all there is to read.
+	}
+	const current = storedText(bucket[id]);
+	const losers = Object.values(values ?? {})
 		.filter((value) => storedText(value) !== current)
 		.map((value) => readEntry(section, id, value))
-		.filter((entry) => entry !== undefined)
-		.map((entry) => ({ ...entry, ...hidden }) as unknown as Entry<S>);
+		.filter((entry) => entry !== undefined);
+	return { winner: readEntry(section, id, bucket[id]), losers };
 }
+
+/**
+ * `RecordView.conflicts`: each readable losing version with the form fields it would change
+ * in the shown one. Versions differing in metadata only (both devices typed the same thing)
+ * are left out, and none are shown beside an unreadable winner (the view does not show the
+ * entry). Ordered newest first, then by author and content: getConflicts' order is not
+ * promised, and every device must list them alike.
+ */
+function entryConflicts(doc: RecordDoc, section: ListSectionId, id: string): readonly EntryConflict[] {
+	const { winner, losers } = losingVersions(doc, section, id);
+	if (winner === undefined) return NO_CONFLICTS;
+	const found: { conflict: EntryConflict; key: string }[] = [];
+	for (const loser of losers) {
+		const differences = FIELDS[section]
+			.filter(({ name }) => JSON.stringify(loser[name]) !== JSON.stringify(winner[name]))
+			.map(({ name }) => Object.freeze({ name, value: loser[name] as FieldDifference['value'] }));
+		if (differences.length === 0) continue;
+		const conflict = Object.freeze({
+			author: loser.updatedBy as string,
+			updatedAt: loser.updatedAt as string,
+			differences: Object.freeze(differences)
+		});
+		found.push({ conflict, key: JSON.stringify(differences) });
+	}
+	found.sort(
+		(a, b) =>
+			descending(a.conflict.updatedAt, b.conflict.updatedAt) ||
+			ascending(a.conflict.author, b.conflict.author) ||
+			ascending(a.key, b.key)
+	);
+	return Object.freeze(found.map((f) => f.conflict));
+}
+
+const NO_CONFLICTS: readonly EntryConflict[] = Object.freeze([]);
+const ascending = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);

@@ -63,6 +63,7 @@ export {
 	INVITE_SCHEME,
 	INVITE_SEED_BYTES,
 	INVITE_TTL_MS,
+	PERSON_INVITE_TTL_MS,
 	MAX_INVITE_VAULTS,
 	type Invite,
 	type InviteKeys,

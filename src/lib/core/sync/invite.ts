@@ -5,9 +5,11 @@
  * the public keys in the `add` ops, learns nothing that opens a lockbox. The seed lives only
  * in the link's fragment, which browsers never send to a server.
  *
- * Link: `${appOrigin}/link#carnet-invite:/${base64url(JSON {v, s, e, r?})}` with `v` the vault
- * ids, `s` the seed, `e` the expiry (epoch seconds), `r` the relay when it is not the app's
- * origin. Pure: no platform API, parsing never throws.
+ * Link: `${appOrigin}/link#carnet-invite:/${base64url(JSON {v, s, e, r?, p?})}` with `v` the
+ * vault ids, `s` the seed, `e` the expiry (epoch seconds), `r` the relay when it is not the
+ * app's origin, `p: 1` when it invites another person to one record rather than adding a
+ * device of the inviter's (docs/FAMILY.md §3: the receiving app words its offer after it).
+ * Pure: no platform API, parsing never throws.
  */
 import { z } from 'zod';
 import {
@@ -25,6 +27,12 @@ import { isBase64url, vaultIdSchema } from '../protocol';
 
 /** How long an invitation can be used: long enough to pick up the other phone, short enough to be gone by lunch. */
 export const INVITE_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * How long an invitation for another person can be used: the other parent may first have to
+ * find their phone, open Carnet and unlock it (docs/FAMILY.md §3).
+ */
+export const PERSON_INVITE_TTL_MS = 30 * 60 * 1000;
 
 /**
  * Most records one link adds. A QR code must stay scannable from a phone screen, and the
@@ -59,6 +67,8 @@ export interface Invite {
 	readonly expires: Date;
 	/** The relay, when it is not the origin the link points at. */
 	readonly relay?: string;
+	/** True when it invites another person to the record (`p: 1`), not a device of the inviter's. */
+	readonly forPerson?: boolean;
 }
 
 /** The invitation key pairs of one record. */
@@ -85,7 +95,8 @@ const payloadSchema = z.strictObject({
 	v: z.array(vaultIdSchema).min(1).max(MAX_INVITE_VAULTS),
 	s: z.string().refine((s) => isBase64url(s) && fromBase64url(s).length === INVITE_SEED_BYTES),
 	e: z.int().positive(),
-	r: relayUrlSchema.optional()
+	r: relayUrlSchema.optional(),
+	p: z.literal(1).optional()
 });
 
 /**
@@ -111,7 +122,8 @@ export function inviteLink(appOrigin: string, invite: Invite): string {
 		v: [...invite.vaults],
 		s: toBase64url(invite.seed),
 		e: Math.floor(invite.expires.getTime() / 1000),
-		...(invite.relay === undefined ? {} : { r: invite.relay })
+		...(invite.relay === undefined ? {} : { r: invite.relay }),
+		...(invite.forPerson === true ? { p: 1 } : {})
 	};
 	return `${appOrigin.replace(/\/+$/, '')}${INVITE_PATH}#${INVITE_SCHEME}${toBase64url(utf8Encode(JSON.stringify(payload)))}`;
 }
@@ -149,10 +161,16 @@ export function parseInviteLink(text: unknown): InviteParseResult {
 	}
 	const parsed = payloadSchema.safeParse(value);
 	if (!parsed.success || new Set(parsed.data.v).size !== parsed.data.v.length) return invalid;
-	const { v, s, e, r } = parsed.data;
+	const { v, s, e, r, p } = parsed.data;
 	const relay = r ?? origin;
 	return {
 		ok: true,
-		invite: { vaults: v, seed: fromBase64url(s), expires: new Date(e * 1000), ...(relay === undefined ? {} : { relay }) }
+		invite: {
+			vaults: v,
+			seed: fromBase64url(s),
+			expires: new Date(e * 1000),
+			...(relay === undefined ? {} : { relay }),
+			...(p === 1 ? { forPerson: true } : {})
+		}
 	};
 }
