@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ForbiddenError, type Session } from '../../src/lib/client';
 import { DEVICE_KEY, openCarnetDb } from '../../src/lib/client/db';
 import type { OpenRecord } from '../../src/lib/client/record-handle';
@@ -42,8 +42,11 @@ describe('a child record held by two parents', () => {
 		await ready();
 		relay = await startRelay({ RATE_PER_SECOND: '10000', RATE_BURST: '10000' });
 	}, 30_000);
+	// Each test's devices go when it ends: the relay allows 32 sockets per address.
+	afterEach(async () => {
+		await Promise.allSettled(devices.splice(0).map((d) => d.session?.lock()));
+	});
 	afterAll(async () => {
-		await Promise.allSettled(devices.map((d) => d.session?.lock()));
 		await relay?.stop();
 	});
 
@@ -256,6 +259,20 @@ describe('a child record held by two parents', () => {
 		expect(vaccines(rb)).not.toContain('Secret');
 	}, 120_000);
 
+	it('a guardian whose device claims to be another person in the record is shown as who it is, and can be removed', async () => {
+		const { a1, b2, child } = await family();
+		// The child's record was created by A: an entry B writes there cannot make B2 one of A's devices.
+		const rb2 = await b2.session.open(child);
+		await rb2.change((doc) => setDeviceName(doc, b2.session.deviceId, 'A3', a1.session.person()));
+		await settle([a1.session, b2.session], child);
+		const shown = await a1.session.people(child);
+		expect(shown.find((p) => p.thisPerson)?.devices.map((d) => d.memberId)).not.toContain(b2.session.deviceId);
+		const claimed = shown.find((p) => p.personId === b2.session.deviceId);
+		expect(claimed).toMatchObject({ role: 'guardian', thisPerson: false });
+		await a1.session.removePerson(child, claimed!.personId);
+		await eventually(() => b2.session.sync.status(child).error === 'revoked');
+	}, 120_000);
+
 	it('mutual removal at the same time: the first removal the relay orders wins, the other parent is out and sees the record revoked', async () => {
 		const { a1, b1, child } = await family();
 		const outcomes = await Promise.allSettled([
@@ -286,6 +303,14 @@ describe('a child record held by two parents', () => {
 
 		const d = track(await firstDevice(relay.url, 'Léa', 'Phone of Léa'));
 		await d.session.acceptInvite((await b1.session.inviteMember(child, 'admin')).link);
+		// A parent's device claims, in the record itself, to be one of Léa's: it goes all the same.
+		const rb2 = await b2.session.open(child);
+		await rb2.change((doc) => setDeviceName(doc, b2.session.deviceId, 'Phone of Léa (2)', d.session.person()));
+		await settle([b2.session, d.session], child);
+		// Léa's device does not take the claim: that device shows as a person of its own.
+		const shown = await d.session.people(child);
+		expect(shown.find((p) => p.thisPerson)?.devices.map((x) => x.memberId)).toEqual([d.session.deviceId]);
+		expect(shown.find((p) => p.personId === b2.session.deviceId)).toMatchObject({ role: 'guardian', thisPerson: false });
 		const summary = await d.session.handOver(child);
 
 		expect(summary).toEqual({

@@ -909,11 +909,20 @@ export class Session {
 	 */
 	async people(vaultId: string): Promise<PersonInfo[]> {
 		this.#assertKnown(vaultId);
-		const [members, record] = await Promise.all([this.#engine.members(vaultId), this.#openRecord(vaultId)]);
-		return people(record.doc(), members).map((person) => ({
-			...person,
-			thisPerson: person.personId === this.#person.id || person.devices.some((d) => d.memberId === this.deviceId)
-		}));
+		const [members, record, own] = await Promise.all([this.#engine.members(vaultId), this.#openRecord(vaultId), this.#ownDevices()]);
+		// Entries are written by whoever holds the record: a device claiming this person without
+		// being one of this person's own devices (as the records this person created know them)
+		// is shown as a person of its own, so that a guardian cannot hide among yours.
+		const mine = new Set([this.deviceId, ...own.map((d) => d.id)]);
+		return people(record.doc(), members).flatMap((person): PersonInfo[] => {
+			if (person.personId !== this.#person.id) return [{ ...person, thisPerson: person.devices.some((d) => d.memberId === this.deviceId) }];
+			const claimed = person.devices.filter((d) => !mine.has(d.memberId));
+			const verified = { ...person, devices: person.devices.filter((d) => mine.has(d.memberId)), thisPerson: true };
+			return [
+				...(verified.devices.length > 0 ? [verified] : []),
+				...claimed.map((d) => ({ personId: d.memberId, name: d.name, role: personRole(d.role), devices: [d], thisPerson: false }))
+			];
+		});
 	}
 
 	/**
@@ -948,7 +957,8 @@ export class Session {
 	 * Hands the record over to this device's person alone (docs/FAMILY.md §5: the child come
 	 * of age): enrols this device's own recovery key (role `recovery`) unless it is already a
 	 * member, then removes every other member (other people's devices, readers, invitations,
-	 * the old recovery key), one key rotation each. This person's other devices stay. Resolves
+	 * the old recovery key), one key rotation each. This person's other devices (known from
+	 * the records this person created, never from this record's entries) stay. Resolves
 	 * with what the record holds, for the UI to say plainly. ForbiddenError on a reader's
 	 * device or one that does not know its recovery key (set up before sync: recover first);
 	 * OfflineError without the relay.
@@ -961,8 +971,9 @@ export class Session {
 		if ((await this.#engine.membership(vaultId))?.members.has(recoveryId) !== true) {
 			await this.#engine.addMember(vaultId, { id: recoveryId, box: this.#recoveryRecipient, role: 'recovery' });
 		}
-		const kept = new Set([this.deviceId, recoveryId]);
-		for (const person of await this.people(vaultId)) if (person.thisPerson) for (const d of person.devices) kept.add(d.memberId);
+		// This person's other devices as the records this person created know them: in this
+		// record, a guardian being removed could have written an entry claiming this person.
+		const kept = new Set([this.deviceId, recoveryId, ...(await this.#ownDevices()).map((d) => d.id)]);
 		const state = await this.#engine.membership(vaultId);
 		for (const id of state?.members.keys() ?? []) if (!kept.has(id)) await this.#engine.removeMember(vaultId, id, true);
 		await this.#engine.whenSynced(vaultId);
@@ -1049,24 +1060,24 @@ export class Session {
 	}
 
 	/**
-	 * This person's other devices (docs/FAMILY.md §3): the admins of this device's records, as
-	 * their chains stored here know them, whose entry names this device's person. Only the
-	 * records this person created count: in a record shared with others, any guardian could
-	 * write an entry claiming this person for their own device, and be added to every record
-	 * this person joins next.
+	 * This person's other devices (docs/FAMILY.md §3): the admins of this person's own record
+	 * (the oldest on this device, made at `create`, if this person created it) whose entry
+	 * names this device's person. Only that record counts: in a record shared with
+	 * another person (a child's, even one this person created), any guardian could write an
+	 * entry claiming this person for their own device, and be added to every record this
+	 * person joins next, or survive a hand-over.
 	 */
 	async #ownDevices(): Promise<OwnDevice[]> {
-		const found = new Map<string, OwnDevice>();
-		for (const { vaultId } of this.records()) {
-			const [state, record] = await Promise.all([this.#engine.membership(vaultId), this.#heldRecord(vaultId)]);
-			if (state === undefined || record === undefined || creatorOf(state) !== this.#person.id) continue;
-			for (const [id, entry] of deviceEntries(record.doc())) {
-				const member = state.members.get(id);
-				if (id === this.deviceId || found.has(id) || member?.role !== 'admin' || entry.person.id !== this.#person.id) continue;
-				found.set(id, { id, box: member.box, name: entry.name });
-			}
+		const own = this.records()[0]; // the oldest: the record made at `create`
+		if (own === undefined) return [];
+		const [state, record] = await Promise.all([this.#engine.membership(own.vaultId), this.#heldRecord(own.vaultId)]);
+		if (state === undefined || record === undefined || creatorOf(state) !== this.#person.id) return [];
+		const found: OwnDevice[] = [];
+		for (const [id, entry] of deviceEntries(record.doc())) {
+			const member = state.members.get(id);
+			if (id !== this.deviceId && member?.role === 'admin' && entry.person.id === this.#person.id) found.push({ id, box: member.box, name: entry.name });
 		}
-		return [...found.values()];
+		return found;
 	}
 
 	/**
@@ -1264,6 +1275,11 @@ function introducerOf(state: MembershipState, deviceId: string): string | undefi
 	const signer = by === undefined ? undefined : (state.members.get(by) ?? state.removed.get(by));
 	if (signer?.role === 'invite') return signer.addedBy;
 	return signer?.role === 'admin' ? signer.id : creatorOf(state);
+}
+
+/** A person's role from one device's (a person of one device). */
+function personRole(role: 'admin' | 'reader' | 'recovery'): 'guardian' | 'reader' | 'recovery' {
+	return role === 'admin' ? 'guardian' : role;
 }
 
 /** The device that created the record: op 0's member, the only one that added itself. */
