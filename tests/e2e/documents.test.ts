@@ -244,7 +244,8 @@ describe('documents: add on the phone, read on the laptop, hide, delete, limits'
 	it(`a ${SCAN_BYTES >> 20} MB scan goes through with a progress bar while the page stays usable`, async () => {
 		const page = phone.page;
 		await addDocument(page, 'document-file-input', scan, { title: SCAN_TITLE, type: 'imaging-report', date: '2026-11-22' });
-		// The page answers while the file is sealed and sent: a frame is drawn, a click is handled.
+		// The page still draws while the file is sealed and sent (how long its frames take is measured by
+		// the benchmark, attachment_longest_frame_ms, not asserted here).
 		await page.getByTestId('document-progress').or(row(page, SCAN_TITLE).getByTestId('document-status')).first().waitFor();
 		expect(await page.evaluate(() => new Promise<boolean>((resolve) => requestAnimationFrame(() => resolve(true))))).toBe(true);
 		await waitUploaded(page, SCAN_TITLE, 120_000);
